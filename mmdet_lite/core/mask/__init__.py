@@ -1,0 +1,7 @@
+from .structures import BaseInstanceMasks, BitmapMasks, PolygonMasks, polygon_to_bitmap
+from .utils import encode_mask_results, mask2ndarray, split_combined_polys
+
+__all__ = [
+    'BaseInstanceMasks', 'BitmapMasks', 'PolygonMasks', 'polygon_to_bitmap',
+    'encode_mask_results', 'mask2ndarray', 'split_combined_polys'
+]
