@@ -1,0 +1,216 @@
+"""Inference latency of an mmdet_lite detector, optionally side by side with torchvision's.
+
+Both models get the same weights and the very same normalised, padded input tensor; each
+image is timed for both models in turn (the order alternates from image to image) so that
+load from other processes on the machine hits both alike. Latency = ``simple_test`` for
+mmdet_lite and ``backbone → rpn → roi_heads → transform.postprocess`` for torchvision
+(:func:`~mmdet_lite.utils.torchvision_runner.torchvision_detect`): both include box
+post-processing and pasting the masks into the image.
+"""
+import copy
+import statistics
+import time
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from .torchvision_convert import (convert_mmdet_to_torchvision_state_dict, default_class_ids,
+                                  torchvision_to_mmdet_checkpoint)
+from .torchvision_runner import build_torchvision_detector, torchvision_detect
+
+Tensor = torch.Tensor
+
+__all__ = ['boost_torchvision_detections', 'make_benchmark_inputs', 'run_benchmark', 'format_benchmark']
+
+_IMG_MEAN = (123.675, 116.28, 103.53)
+_IMG_STD = (58.395, 57.12, 57.375)
+
+
+def boost_torchvision_detections(model: nn.Module, cls_scale: float = 60.0,
+                                 unused_class_ids: Sequence[int] = ()) -> None:
+    """Make a randomly initialised torchvision R-CNN produce detections above 0.05.
+
+    Its ``cls_score`` weights (std 0.01) give near-uniform softmax scores (~1/91): scaling them
+    spreads the scores so that some boxes pass the score threshold. Classes in
+    ``unused_class_ids`` get a bias of -1e4 so their probability is exactly 0, as for COCO's
+    unused ids in a trained model (the converter drops those rows).
+    """
+    predictor = model.roi_heads.box_predictor.cls_score
+    with torch.no_grad():
+        predictor.weight.mul_(cls_scale)
+        if len(unused_class_ids):
+            ids = torch.as_tensor(list(unused_class_ids), dtype=torch.long)
+            predictor.weight[ids] = 0
+            predictor.bias[ids] = -1e4
+
+
+def make_benchmark_inputs(height: int, width: int, num_images: int,
+                          seed: int = 0) -> List[Tensor]:
+    """``num_images`` normalised (1, 3, H, W) batches of smooth random RGB images.
+
+    Low-frequency noise (bilinearly upsampled 1/16-size noise) in [0, 255], then mmdetection's
+    / torchvision's ImageNet normalisation, so both models see realistic value ranges.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    mean = torch.tensor(_IMG_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(_IMG_STD).view(1, 3, 1, 1)
+    imgs = []
+    for _ in range(num_images):
+        coarse = torch.rand((1, 3, max(height // 16, 2), max(width // 16, 2)), generator=gen)
+        img = torch.nn.functional.interpolate(coarse, size=(height, width), mode='bilinear',
+                                              align_corners=False) * 255
+        imgs.append(((img - mean) / std).contiguous())
+    return imgs
+
+
+def mmdet_img_metas(height: int, width: int) -> List[dict]:
+    """img_metas (design §3.3) of one un-rescaled, unpadded (H, W) image."""
+    return [dict(filename='benchmark.jpg', ori_filename='benchmark.jpg', ori_shape=(height, width, 3),
+                 img_shape=(height, width, 3), pad_shape=(height, width, 3),
+                 scale_factor=np.ones(4, dtype=np.float32), flip=False, flip_direction=None,
+                 batch_input_shape=(height, width),
+                 img_norm_cfg=dict(mean=np.array(_IMG_MEAN, dtype=np.float32),
+                                   std=np.array(_IMG_STD, dtype=np.float32), to_rgb=True))]
+
+
+def _is_torchvision_state_dict(state_dict: Dict[str, Tensor]) -> bool:
+    return any(k.startswith(('backbone.body.', 'rpn.head.', 'roi_heads.')) for k in state_dict)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def _timed(fn: Callable[[], int], device: torch.device) -> Tuple[float, int]:
+    """(seconds, detections) of one call of ``fn``."""
+    _synchronize(device)
+    start = time.perf_counter()
+    num_dets = fn()
+    _synchronize(device)
+    return time.perf_counter() - start, num_dets
+
+
+def _count_mmdet(result: list) -> int:
+    bbox_results = result[0][0] if isinstance(result[0], tuple) else result[0]
+    return int(sum(len(b) for b in bbox_results))
+
+
+def build_benchmark_models(config, checkpoint: Optional[str] = None,
+                           compare_torchvision: bool = False, seed: int = 0,
+                           device: str = 'cpu') -> Tuple[nn.Module, Optional[nn.Module]]:
+    """The mmdet_lite model of ``config`` and, if asked, torchvision's twin with equal weights.
+
+    ``checkpoint`` may be an mmdet_lite checkpoint or a torchvision state dict (converted on
+    the fly). Without one, torchvision's model is initialised from ``seed`` and its classifier
+    is boosted (:func:`boost_torchvision_detections`) so that there are detections to
+    post-process and masks to paste, as with trained weights.
+    """
+    from mmengine import Config
+
+    from ..models import build_detector
+    cfg = config if isinstance(config, Config) else Config.fromfile(config)
+    model = build_detector(copy.deepcopy(cfg.model))
+    with_mask = bool(getattr(model, 'with_mask', False))
+    class_ids: Optional[List[int]] = None
+    mm_state = None
+    tv_state = None
+    if checkpoint is not None:
+        from ..engine import load_checkpoint_safely
+        ckpt = load_checkpoint_safely(checkpoint)
+        state = ckpt.get('state_dict', ckpt.get('model', ckpt)) if isinstance(ckpt, dict) else ckpt
+        if _is_torchvision_state_dict(state):
+            tv_state = state
+        else:
+            mm_state = state
+            class_ids = (ckpt.get('meta') or {}).get('torchvision_class_ids')
+    tv_model = None
+    if compare_torchvision or mm_state is None:
+        if tv_state is None and mm_state is None:
+            torch.manual_seed(seed)
+        tv_model = build_torchvision_detector(with_mask=with_mask)
+        if tv_state is not None:
+            tv_model.load_state_dict(tv_state)
+        elif mm_state is not None:
+            tv_model.load_state_dict(convert_mmdet_to_torchvision_state_dict(mm_state, class_ids))
+        else:
+            unused = [i for i in range(1, 91) if i not in default_class_ids(91)]
+            boost_torchvision_detections(tv_model, unused_class_ids=unused)
+        if mm_state is None:
+            mm_state = torchvision_to_mmdet_checkpoint(tv_model.state_dict())['state_dict']
+    model.load_state_dict(mm_state, strict=True)
+    model = model.to(device).eval()
+    if not compare_torchvision:
+        return model, None
+    return model, tv_model.to(device).eval()
+
+
+def run_benchmark(config, checkpoint: Optional[str] = None, compare_torchvision: bool = False,
+                  shape: Sequence[int] = (800, 1216), num_images: int = 3, warmup: int = 1,
+                  device: str = 'cpu', threads: Optional[int] = None, seed: int = 0) -> dict:
+    """Median latency over ``num_images`` images after ``warmup`` ones (design: tools thin).
+
+    Returns ``dict(device, threads, shape, num_images, warmup, rows=[dict(name, median_s,
+    mean_s, min_s, dets_per_img)], ratio)`` where ``ratio`` = mmdet_lite / torchvision median
+    (None without ``compare_torchvision``).
+    """
+    if len(shape) != 2 or min(shape) < 32:
+        raise ValueError(f'--shape must be two sizes (H W) of at least 32, got {shape}')
+    if num_images < 1 or warmup < 0:
+        raise ValueError(f'need num_images >= 1 and warmup >= 0, got {num_images}, {warmup}')
+    if threads is not None:
+        torch.set_num_threads(threads)
+    dev = torch.device(device)
+    if dev.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda asked for, but torch.cuda.is_available() is False')
+    height, width = int(shape[0]), int(shape[1])
+    model, tv_model = build_benchmark_models(config, checkpoint, compare_torchvision, seed,
+                                             device)
+    inputs = [img.to(dev) for img in make_benchmark_inputs(height, width, warmup + num_images,
+                                                           seed)]
+
+    def run_mmdet(img: Tensor) -> int:
+        with torch.no_grad():
+            return _count_mmdet(model.simple_test(img, mmdet_img_metas(height, width),
+                                                  rescale=True))
+
+    def run_tv(img: Tensor) -> int:
+        dets = torchvision_detect(tv_model, img, [(height, width)])
+        return int(dets[0]['boxes'].shape[0])
+
+    runners = [('mmdet_lite', run_mmdet)]
+    if tv_model is not None:
+        runners.append(('torchvision', run_tv))
+    times: Dict[str, List[float]] = {name: [] for name, _ in runners}
+    dets: Dict[str, List[int]] = {name: [] for name, _ in runners}
+    for i, img in enumerate(inputs):
+        order = runners if i % 2 == 0 else runners[::-1]
+        for name, fn in order:
+            seconds, num = _timed(lambda: fn(img), dev)
+            if i >= warmup:
+                times[name].append(seconds)
+                dets[name].append(num)
+    rows = [dict(name=name, median_s=statistics.median(times[name]),
+                 mean_s=statistics.fmean(times[name]), min_s=min(times[name]),
+                 dets_per_img=statistics.fmean(dets[name])) for name, _ in runners]
+    ratio = rows[0]['median_s'] / rows[1]['median_s'] if len(rows) == 2 else None
+    return dict(device=str(dev), threads=torch.get_num_threads(), shape=(height, width),
+                num_images=num_images, warmup=warmup, rows=rows, ratio=ratio)
+
+
+def format_benchmark(report: dict) -> str:
+    """A plain-text table of :func:`run_benchmark`'s report."""
+    from terminaltables import AsciiTable
+    height, width = report['shape']
+    table = [['model', 'median (ms)', 'mean (ms)', 'min (ms)', 'dets/img']]
+    for row in report['rows']:
+        table.append([row['name'], f"{row['median_s'] * 1e3:.1f}", f"{row['mean_s'] * 1e3:.1f}",
+                      f"{row['min_s'] * 1e3:.1f}", f"{row['dets_per_img']:.1f}"])
+    lines = [f"device={report['device']} torch.get_num_threads()={report['threads']} "
+             f"input=1x3x{height}x{width} images={report['num_images']} "
+             f"warmup={report['warmup']}", AsciiTable(table).table]
+    if report['ratio'] is not None:
+        lines.append(f"mmdet_lite / torchvision (median): {report['ratio']:.3f}")
+    return '\n'.join(lines)

@@ -1,0 +1,41 @@
+"""Inference latency of a detector, optionally against the equivalent torchvision model.
+
+Example (Mask R-CNN R50-FPN at 800x1216 on CPU, 3 timed images after 1 warm-up)::
+
+    python tools/analysis_tools/benchmark.py configs/torchvision/mask_rcnn_r50_fpn_tv.py \
+        --compare-torchvision --shape 800 1216 --num-images 3 --warmup 1 --device cpu
+"""
+import argparse
+
+from mmdet_lite.utils.benchmark import format_benchmark, run_benchmark
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Benchmark inference latency')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', nargs='?', default=None,
+                        help='mmdet_lite checkpoint or torchvision state dict (default: '
+                             'seeded random weights with boosted class scores)')
+    parser.add_argument('--compare-torchvision', action='store_true',
+                        help='also time torchvision\'s model with the same weights and inputs')
+    parser.add_argument('--shape', type=int, nargs=2, default=[800, 1216], metavar=('H', 'W'),
+                        help='input size (already resized and padded)')
+    parser.add_argument('--num-images', type=int, default=3, help='timed images')
+    parser.add_argument('--warmup', type=int, default=1, help='untimed images first')
+    parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch.set_num_threads (default: leave as is)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of inputs and random weights')
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    report = run_benchmark(args.config, args.checkpoint, args.compare_torchvision,
+                           shape=args.shape, num_images=args.num_images, warmup=args.warmup,
+                           device=args.device, threads=args.threads, seed=args.seed)
+    print(format_benchmark(report))
+
+
+if __name__ == '__main__':
+    main()
