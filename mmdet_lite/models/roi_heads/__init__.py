@@ -1,0 +1,4 @@
+from .mask_heads import FCNMaskHead
+from .roi_extractors import BaseRoIExtractor, SingleRoIExtractor
+
+__all__ = ['FCNMaskHead', 'BaseRoIExtractor', 'SingleRoIExtractor']

@@ -1,0 +1,4 @@
+from .fcn_mask_head import FCNMaskHead
+from .mask_paste import paste_masks_grid_sample, paste_masks_torchvision
+
+__all__ = ['FCNMaskHead', 'paste_masks_grid_sample', 'paste_masks_torchvision']
