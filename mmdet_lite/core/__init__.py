@@ -1,5 +1,34 @@
+from .anchor import (ANCHOR_GENERATORS, PRIOR_GENERATORS, AnchorGenerator, anchor_inside_flags,
+                     build_anchor_generator, build_prior_generator, calc_region, images_to_levels)
+from .bbox import (BBOX_ASSIGNERS, BBOX_CODERS, BBOX_SAMPLERS, IOU_CALCULATORS, AssignResult,
+                   BaseAssigner, BaseBBoxCoder, BaseSampler, BboxOverlaps2D, DeltaXYWHBBoxCoder,
+                   MaxIoUAssigner, PseudoSampler, RandomSampler, SamplingResult, bbox2delta,
+                   bbox2result, bbox2roi, bbox_cxcywh_to_xyxy, bbox_flip, bbox_mapping,
+                   bbox_mapping_back, bbox_overlaps, bbox_rescale, bbox_xyxy_to_cxcywh,
+                   build_assigner, build_bbox_coder, build_iou_calculator, build_sampler,
+                   delta2bbox, roi2bbox)
+from .post_processing import (batched_nms, merge_aug_bboxes, merge_aug_masks,
+                              merge_aug_proposals, merge_aug_scores, multiclass_nms, nms)
+from .utils import (center_of_mass, filter_scores_and_topk, flip_tensor, generate_coordinate,
+                    multi_apply, reduce_mean, select_single_mlvl, unmap)
 from .mask import (BaseInstanceMasks, BitmapMasks, PolygonMasks, encode_mask_results,
                    mask2ndarray, split_combined_polys)
 
 __all__ = ['BaseInstanceMasks', 'BitmapMasks', 'PolygonMasks', 'encode_mask_results', 'mask2ndarray',
            'split_combined_polys']
+
+# core (anchor, bbox, post_processing, utils)
+__all__ += [
+    'ANCHOR_GENERATORS', 'PRIOR_GENERATORS', 'AnchorGenerator', 'anchor_inside_flags',
+    'build_anchor_generator', 'build_prior_generator', 'calc_region', 'images_to_levels',
+    'BBOX_ASSIGNERS', 'BBOX_CODERS', 'BBOX_SAMPLERS', 'IOU_CALCULATORS', 'AssignResult',
+    'BaseAssigner', 'BaseBBoxCoder', 'BaseSampler', 'BboxOverlaps2D', 'DeltaXYWHBBoxCoder',
+    'MaxIoUAssigner', 'PseudoSampler', 'RandomSampler', 'SamplingResult', 'bbox2delta',
+    'bbox2result', 'bbox2roi', 'bbox_cxcywh_to_xyxy', 'bbox_flip', 'bbox_mapping',
+    'bbox_mapping_back', 'bbox_overlaps', 'bbox_rescale', 'bbox_xyxy_to_cxcywh',
+    'build_assigner', 'build_bbox_coder', 'build_iou_calculator', 'build_sampler', 'delta2bbox',
+    'roi2bbox', 'batched_nms', 'merge_aug_bboxes', 'merge_aug_masks', 'merge_aug_proposals',
+    'merge_aug_scores', 'multiclass_nms', 'nms', 'center_of_mass', 'filter_scores_and_topk',
+    'flip_tensor', 'generate_coordinate', 'multi_apply', 'reduce_mean', 'select_single_mlvl',
+    'unmap'
+]
