@@ -13,6 +13,7 @@ from .utils import (center_of_mass, filter_scores_and_topk, flip_tensor, generat
                     multi_apply, reduce_mean, select_single_mlvl, unmap)
 from .mask import (BaseInstanceMasks, BitmapMasks, PolygonMasks, encode_mask_results,
                    mask2ndarray, split_combined_polys)
+from .mask import mask_target
 
 __all__ = ['BaseInstanceMasks', 'BitmapMasks', 'PolygonMasks', 'encode_mask_results', 'mask2ndarray',
            'split_combined_polys']
@@ -32,3 +33,4 @@ __all__ += [
     'flip_tensor', 'generate_coordinate', 'multi_apply', 'reduce_mean', 'select_single_mlvl',
     'unmap'
 ]
+__all__ += ['mask_target']
