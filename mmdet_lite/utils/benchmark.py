@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .torchvision_convert import (convert_mmdet_to_torchvision_state_dict, default_class_ids,
+from .torchvision_convert import (ABSENT_CLASS_BIAS, convert_mmdet_to_torchvision_state_dict, default_class_ids,
                                   torchvision_to_mmdet_checkpoint)
 from .torchvision_runner import build_torchvision_detector, torchvision_detect
 
@@ -28,22 +28,28 @@ _IMG_MEAN = (123.675, 116.28, 103.53)
 _IMG_STD = (58.395, 57.12, 57.375)
 
 
-def boost_torchvision_detections(model: nn.Module, cls_scale: float = 60.0,
+def boost_torchvision_detections(model: nn.Module, cls_scale: float = 0.4,
+                                 bbox_scale: float = 0.1, rpn_bbox_scale: float = 0.1,
                                  unused_class_ids: Sequence[int] = ()) -> None:
-    """Make a randomly initialised torchvision R-CNN produce detections above 0.05.
+    """Make a randomly initialised torchvision R-CNN behave like a trained one, in place.
 
-    Its ``cls_score`` weights (std 0.01) give near-uniform softmax scores (~1/91): scaling them
-    spreads the scores so that some boxes pass the score threshold. Classes in
-    ``unused_class_ids`` get a bias of -1e4 so their probability is exactly 0, as for COCO's
-    unused ids in a trained model (the converter drops those rows).
+    A random R50-FPN has large activations: its classifier's softmax saturates and its box
+    deltas (RPN and box head) turn anchors into slivers. Scaling ``cls_score`` by
+    ``cls_scale`` spreads the class scores so that some (not all) pass the 0.05 threshold, and
+    scaling the two ``bbox_pred`` layers keeps boxes anchor-sized, so the masks pasted into
+    them cover real areas. Classes in ``unused_class_ids`` get zero weights and a bias of
+    ``ABSENT_CLASS_BIAS``: their probability is exactly 0, as COCO's unused ids are (nearly)
+    in a trained model (the converter drops those rows).
     """
-    predictor = model.roi_heads.box_predictor.cls_score
+    predictor = model.roi_heads.box_predictor
     with torch.no_grad():
-        predictor.weight.mul_(cls_scale)
+        predictor.cls_score.weight.mul_(cls_scale)
+        predictor.bbox_pred.weight.mul_(bbox_scale)
+        model.rpn.head.bbox_pred.weight.mul_(rpn_bbox_scale)
         if len(unused_class_ids):
             ids = torch.as_tensor(list(unused_class_ids), dtype=torch.long)
-            predictor.weight[ids] = 0
-            predictor.bias[ids] = -1e4
+            predictor.cls_score.weight[ids] = 0
+            predictor.cls_score.bias[ids] = ABSENT_CLASS_BIAS
 
 
 def make_benchmark_inputs(height: int, width: int, num_images: int,
