@@ -21,6 +21,7 @@ from mmengine.registry import PARAM_SCHEDULERS as MMENGINE_PARAM_SCHEDULERS
 from mmengine.registry import TASK_UTILS as MMENGINE_TASK_UTILS
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import VISBACKENDS as MMENGINE_VISBACKENDS
+from mmengine.registry import VISUALIZERS as MMENGINE_VISUALIZERS
 from mmengine.registry import Registry, build_from_cfg
 
 
@@ -82,3 +83,4 @@ OPTIM_WRAPPER_CONSTRUCTORS = _child('optimizer wrapper constructor',
                                     MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS, 'mmdet_lite.engine')
 PARAM_SCHEDULERS = _child('parameter scheduler', MMENGINE_PARAM_SCHEDULERS, 'mmdet_lite.engine')
 VISBACKENDS = _child('vis_backend', MMENGINE_VISBACKENDS, 'mmdet_lite.engine')
+VISUALIZERS = _child('visualizer', MMENGINE_VISUALIZERS, 'mmdet_lite.engine')
