@@ -42,6 +42,15 @@ class AnchorGenerator:
             ``octave_base_scale * 2 ** (i / scales_per_octave)``.
         centers: per level an explicit (x, y) centre of the base anchors.
         center_offset: centre of base anchors as a fraction of the base size (0 or 0.5 usually).
+        round_base_anchors: round the base anchors' coordinates to integers, as torchvision's
+            ``AnchorGenerator`` does (e.g. ratio 0.5 at size 32 gives ±23 x ±11, not
+            ±22.63 x ±11.31). Default False: mmdetection 2.x's exact anchors.
+        strides_from_input: as torchvision, use ``input_size // featmap_size`` (per axis) as
+            a level's stride instead of the nominal one; it differs when a level's map was
+            rounded up (an 800-pixel side has a 13-cell P6, stride 800 // 13 = 61, not 64).
+            The input size is taken as ``featmap_sizes[0] * strides[0]``, exact when the
+            input is padded to a multiple of the coarsest stride (``Pad(size_divisor=32)``).
+            Default False: mmdetection 2.x's fixed strides.
     """
 
     def __init__(self, strides: Sequence[Union[int, Sequence[int]]], ratios: Sequence[float],
@@ -50,7 +59,8 @@ class AnchorGenerator:
                  octave_base_scale: Optional[float] = None,
                  scales_per_octave: Optional[int] = None,
                  centers: Optional[Sequence[Tuple[float, float]]] = None,
-                 center_offset: float = 0.) -> None:
+                 center_offset: float = 0., round_base_anchors: bool = False,
+                 strides_from_input: bool = False) -> None:
         if center_offset != 0 and centers is not None:
             raise ValueError('AnchorGenerator: give either centers or a non-zero center_offset, '
                              f'not both (center_offset={center_offset}, centers={centers})')
@@ -83,6 +93,8 @@ class AnchorGenerator:
         self.scale_major = scale_major
         self.centers = centers
         self.center_offset = center_offset
+        self.round_base_anchors = round_base_anchors
+        self.strides_from_input = strides_from_input
         self.base_anchors = self.gen_base_anchors()
 
     @property
@@ -131,8 +143,9 @@ class AnchorGenerator:
             ws = (w * scales[:, None] * w_ratios[None, :]).view(-1)
             hs = (h * scales[:, None] * h_ratios[None, :]).view(-1)
 
-        return torch.stack([x_center - 0.5 * ws, y_center - 0.5 * hs,
-                            x_center + 0.5 * ws, y_center + 0.5 * hs], dim=-1)
+        base_anchors = torch.stack([x_center - 0.5 * ws, y_center - 0.5 * hs,
+                                    x_center + 0.5 * ws, y_center + 0.5 * hs], dim=-1)
+        return base_anchors.round() if self.round_base_anchors else base_anchors
 
     def _meshgrid(self, x: Tensor, y: Tensor, row_major: bool = True) -> Tuple[Tensor, Tensor]:
         xx = x.repeat(y.shape[0])
@@ -154,18 +167,28 @@ class AnchorGenerator:
         if len(featmap_sizes) != self.num_levels:
             raise ValueError(f'AnchorGenerator has {self.num_levels} levels (strides '
                              f'{self.strides}) but got {len(featmap_sizes)} feature map sizes')
+        strides: List[Optional[Tuple[int, int]]] = [None] * self.num_levels
+        if self.strides_from_input:
+            input_h = featmap_sizes[0][0] * self.strides[0][1]
+            input_w = featmap_sizes[0][1] * self.strides[0][0]
+            strides = [(input_w // w, input_h // h) for h, w in featmap_sizes]
         return [
             self.single_level_grid_priors(featmap_sizes[i], level_idx=i, dtype=dtype,
-                                          device=device) for i in range(self.num_levels)
+                                          device=device, stride=strides[i])
+            for i in range(self.num_levels)
         ]
 
     def single_level_grid_priors(self, featmap_size: Tuple[int, int], level_idx: int,
                                  dtype: torch.dtype = torch.float32,
-                                 device: Device = 'cpu') -> Tensor:
-        """Of one level: the (h * w * A, 4) anchors of a (h, w) feature map."""
+                                 device: Device = 'cpu',
+                                 stride: Optional[Tuple[int, int]] = None) -> Tensor:
+        """Of one level: the (h * w * A, 4) anchors of a (h, w) feature map.
+
+        ``stride`` (w, h) overrides the level's nominal stride (see ``strides_from_input``).
+        """
         base_anchors = self.base_anchors[level_idx].to(device).to(dtype)
         feat_h, feat_w = featmap_size
-        stride_w, stride_h = self.strides[level_idx]
+        stride_w, stride_h = self.strides[level_idx] if stride is None else stride
         shift_x = torch.arange(0, feat_w, device=device).to(dtype) * stride_w
         shift_y = torch.arange(0, feat_h, device=device).to(dtype) * stride_h
         shift_xx, shift_yy = self._meshgrid(shift_x, shift_y)
@@ -246,4 +269,6 @@ class AnchorGenerator:
                 f', scales={self.scales.tolist()}, base_sizes={self.base_sizes}, '
                 f'scale_major={self.scale_major}, octave_base_scale={self.octave_base_scale}, '
                 f'scales_per_octave={self.scales_per_octave}, num_levels={self.num_levels}, '
-                f'centers={self.centers}, center_offset={self.center_offset})')
+                f'centers={self.centers}, center_offset={self.center_offset}, '
+                f'round_base_anchors={self.round_base_anchors}, '
+                f'strides_from_input={self.strides_from_input})')
