@@ -1,4 +1,12 @@
+from .base_roi_head import BaseRoIHead
+from .bbox_heads import BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
 from .mask_heads import FCNMaskHead
 from .roi_extractors import BaseRoIExtractor, SingleRoIExtractor
+from .standard_roi_head import StandardRoIHead
+from .test_mixins import BBoxTestMixin, MaskTestMixin
 
-__all__ = ['FCNMaskHead', 'BaseRoIExtractor', 'SingleRoIExtractor']
+__all__ = [
+    'BaseRoIHead', 'StandardRoIHead', 'BBoxTestMixin', 'MaskTestMixin', 'BBoxHead',
+    'ConvFCBBoxHead', 'Shared2FCBBoxHead', 'Shared4Conv1FCBBoxHead', 'FCNMaskHead',
+    'BaseRoIExtractor', 'SingleRoIExtractor'
+]

@@ -1,0 +1,152 @@
+"""Test-time code of the box and mask branches (simple and augmented), as 2.x's mixins.
+
+Shapes: ``N`` images, ``K_i`` proposals of image i, ``n_i`` detections of image i,
+``C`` foreground classes.
+"""
+from typing import List, Tuple
+
+import numpy as np
+import torch
+
+from ...core import bbox2roi, bbox_mapping, merge_aug_bboxes, merge_aug_masks, multiclass_nms
+
+Tensor = torch.Tensor
+
+
+def _as_scale_array(scale_factor) -> np.ndarray:
+    if isinstance(scale_factor, (float, int)):
+        return np.array([scale_factor] * 4, dtype=np.float32)
+    if isinstance(scale_factor, Tensor):
+        return scale_factor.detach().cpu().numpy().astype(np.float32)
+    return np.asarray(scale_factor, dtype=np.float32)
+
+
+class BBoxTestMixin:
+    """Box-branch inference of :class:`StandardRoIHead`."""
+
+    def simple_test_bboxes(self, x: List[Tensor], img_metas: List[dict],
+                           proposals: List[Tensor], rcnn_test_cfg,
+                           rescale: bool = False) -> Tuple[List[Tensor], List[Tensor]]:
+        """Detections of every image: ``det_bboxes`` [(n_i, 5)], ``det_labels`` [(n_i,)].
+
+        ``proposals`` holds per image (K_i, 4 or 5) boxes; images with none get no detection.
+        With ``rcnn_test_cfg=None`` the raw boxes (n_i, 4 or 4C) and scores (n_i, C + 1) come
+        back instead.
+        """
+        rois = bbox2roi(proposals)
+        num_imgs = len(proposals)
+        if rois.shape[0] == 0:
+            return self._empty_bbox_results(rois, num_imgs, rcnn_test_cfg)
+        bbox_results = self._bbox_forward(x, rois)
+        num_per_img = tuple(len(p) for p in proposals)
+        rois_per_img = rois.split(num_per_img, 0)
+        cls_scores = bbox_results['cls_score'].split(num_per_img, 0)
+        bbox_pred = bbox_results['bbox_pred']
+        bbox_preds = (bbox_pred.split(num_per_img, 0) if bbox_pred is not None
+                      else (None, ) * num_imgs)
+        det_bboxes, det_labels = [], []
+        for i in range(num_imgs):
+            if rois_per_img[i].shape[0] == 0:
+                empty_bboxes, empty_labels = self._empty_bbox_results(rois, 1, rcnn_test_cfg)
+                det_bboxes.append(empty_bboxes[0])
+                det_labels.append(empty_labels[0])
+                continue
+            det_bbox, det_label = self.bbox_head.get_bboxes(
+                rois_per_img[i], cls_scores[i], bbox_preds[i], img_metas[i]['img_shape'],
+                img_metas[i]['scale_factor'], rescale=rescale, cfg=rcnn_test_cfg)
+            det_bboxes.append(det_bbox)
+            det_labels.append(det_label)
+        return det_bboxes, det_labels
+
+    def _empty_bbox_results(self, rois: Tensor, num_imgs: int, rcnn_test_cfg):
+        if rcnn_test_cfg is None:
+            det_bbox = rois.new_zeros(0, 4)
+            det_label = rois.new_zeros((0, self.bbox_head.num_classes + 1))
+        else:
+            det_bbox = rois.new_zeros(0, 5)
+            det_label = rois.new_zeros((0, ), dtype=torch.long)
+        return [det_bbox] * num_imgs, [det_label] * num_imgs
+
+    def aug_test_bboxes(self, feats: List[List[Tensor]], img_metas: List[List[dict]],
+                        proposal_list: List[Tensor], rcnn_test_cfg) -> Tuple[Tensor, Tensor]:
+        """Of one image seen under several augmentations: merged detections (n, 5), (n,).
+
+        ``proposal_list[0]`` holds the proposals (K, 4 or 5) in the original image frame.
+        """
+        aug_bboxes, aug_scores = [], []
+        for x, img_meta in zip(feats, img_metas):
+            meta = img_meta[0]
+            proposals = bbox_mapping(proposal_list[0][:, :4], meta['img_shape'],
+                                     meta['scale_factor'], meta['flip'],
+                                     meta.get('flip_direction', 'horizontal'))
+            rois = bbox2roi([proposals])
+            bbox_results = self._bbox_forward(x, rois)
+            bboxes, scores = self.bbox_head.get_bboxes(
+                rois, bbox_results['cls_score'], bbox_results['bbox_pred'], meta['img_shape'],
+                meta['scale_factor'], rescale=False, cfg=None)
+            aug_bboxes.append(bboxes)
+            aug_scores.append(scores)
+        merged_bboxes, merged_scores = merge_aug_bboxes(aug_bboxes, aug_scores, img_metas,
+                                                        rcnn_test_cfg)
+        if merged_bboxes.shape[0] == 0:
+            return (merged_bboxes.new_zeros(0, 5),
+                    merged_bboxes.new_zeros((0, ), dtype=torch.long))
+        return multiclass_nms(merged_bboxes, merged_scores, rcnn_test_cfg.score_thr,
+                              rcnn_test_cfg.nms, rcnn_test_cfg.max_per_img)
+
+
+class MaskTestMixin:
+    """Mask-branch inference of :class:`StandardRoIHead`."""
+
+    def simple_test_mask(self, x: List[Tensor], img_metas: List[dict],
+                         det_bboxes: List[Tensor], det_labels: List[Tensor],
+                         rescale: bool = False) -> List[List[List[np.ndarray]]]:
+        """Per image, ``segm_results[c]``: binary masks of the class-c detections.
+
+        ``det_bboxes`` are in the original frame when ``rescale`` (as the box branch returns
+        them), else in the resized frame; masks are pasted at the original image size when
+        ``rescale``, else at the resized size.
+        """
+        ori_shapes = [meta['ori_shape'] for meta in img_metas]
+        scale_factors = [_as_scale_array(meta['scale_factor']) for meta in img_metas]
+        num_imgs = len(det_bboxes)
+        num_classes = self.mask_head.num_classes
+        if all(det_bbox.shape[0] == 0 for det_bbox in det_bboxes):
+            return [[[] for _ in range(num_classes)] for _ in range(num_imgs)]
+        device = det_bboxes[0].device
+        scale_tensors = [torch.from_numpy(s).to(device) for s in scale_factors]
+        # The mask branch pools from the resized-image features, so boxes go back there.
+        _bboxes = [det_bboxes[i][:, :4] * scale_tensors[i] if rescale else det_bboxes[i][:, :4]
+                   for i in range(num_imgs)]
+        mask_rois = bbox2roi(_bboxes)
+        mask_pred = self._mask_forward(x, mask_rois)['mask_pred']
+        mask_preds = mask_pred.split([len(b) for b in det_bboxes], 0)
+        segm_results = []
+        for i in range(num_imgs):
+            if det_bboxes[i].shape[0] == 0:
+                segm_results.append([[] for _ in range(num_classes)])
+                continue
+            segm_results.append(self.mask_head.get_seg_masks(
+                mask_preds[i], _bboxes[i], det_labels[i], self.test_cfg, ori_shapes[i],
+                scale_tensors[i], rescale))
+        return segm_results
+
+    def aug_test_mask(self, feats: List[List[Tensor]], img_metas: List[List[dict]],
+                      det_bboxes: Tensor, det_labels: Tensor) -> List[List[np.ndarray]]:
+        """Of one image: masks of ``det_bboxes`` (n, 5) (original frame) averaged over augs."""
+        num_classes = self.mask_head.num_classes
+        if det_bboxes.shape[0] == 0:
+            return [[] for _ in range(num_classes)]
+        aug_masks = []
+        for x, img_meta in zip(feats, img_metas):
+            meta = img_meta[0]
+            _bboxes = bbox_mapping(det_bboxes[:, :4], meta['img_shape'], meta['scale_factor'],
+                                   meta['flip'], meta.get('flip_direction', 'horizontal'))
+            mask_rois = bbox2roi([_bboxes])
+            mask_pred = self._mask_forward(x, mask_rois)['mask_pred']
+            aug_masks.append(mask_pred.sigmoid().cpu().numpy())
+        merged_masks = merge_aug_masks(aug_masks, img_metas, self.test_cfg)
+        ori_shape = img_metas[0][0]['ori_shape']
+        return self.mask_head.get_seg_masks(merged_masks, det_bboxes, det_labels, self.test_cfg,
+                                            ori_shape, scale_factor=np.ones(4, np.float32),
+                                            rescale=False)
