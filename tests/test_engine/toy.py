@@ -87,6 +87,11 @@ class ToyDetDataset(torch.utils.data.Dataset):
                     in_order=float(ids == list(range(self.start, self.start + self.num))),
                     bbox_mAP_copypaste='not a number')
 
+    def format_results(self, results, jsonfile_prefix=None, **kwargs):
+        """Writes the sample indices to ``<jsonfile_prefix>.ids.json``."""
+        with open(f'{jsonfile_prefix}.ids.json', 'w') as f:
+            json.dump([int(r[0][0, 0]) for r in results], f)
+
 
 @HOOKS.register_module(force=True)
 class RankRecorderHook(Hook):
@@ -124,3 +129,28 @@ class LrRecorderHook(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.logged.append(runner.message_hub.get_scalar('train/lr').current())
+
+
+def toy_cfg(work_dir: str, **overrides) -> dict:
+    """A complete mmdetection 2.x config for the toy detector (plain dict)."""
+    cfg = dict(
+        model=dict(type='ToyDetector'),
+        data=dict(samples_per_gpu=2, workers_per_gpu=0,
+                  train=dict(type='ToyDetDataset', num=10,
+                             pipeline=[dict(type='ToyScale', scale=1.0)]),
+                  val=dict(type='ToyDetDataset', num=5, start=100,
+                           pipeline=[dict(type='ToyScale', scale=100.0)]),
+                  test=dict(type='ToyDetDataset', num=5, start=100,
+                            pipeline=[dict(type='ToyScale', scale=100.0)])),
+        optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=1e-4),
+        optimizer_config=dict(grad_clip=None),
+        lr_config=dict(policy='step', step=[1]),
+        runner=dict(type='EpochBasedRunner', max_epochs=2),
+        checkpoint_config=dict(interval=1),
+        log_config=dict(interval=1, hooks=[dict(type='TextLoggerHook')]),
+        custom_hooks=[dict(type='NumClassCheckHook')],
+        workflow=[('train', 1)],
+        dist_params=dict(backend='nccl'), log_level='WARNING',
+        load_from=None, resume_from=None, work_dir=work_dir, seed=0)
+    cfg.update(overrides)
+    return cfg

@@ -1,0 +1,143 @@
+"""Test a detector: ``python tools/test.py CONFIG CHECKPOINT [--eval bbox segm] [--out x.pkl]``."""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from _device import force_cpu_if_asked  # noqa: E402
+
+force_cpu_if_asked()
+
+import mmengine  # noqa: E402
+import torch  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.dist import get_dist_info  # noqa: E402
+from mmengine.registry import DefaultScope  # noqa: E402
+
+from mmdet_lite.apis import multi_gpu_test, single_gpu_test  # noqa: E402
+from mmdet_lite.datasets import build_dataset  # noqa: E402
+from mmdet_lite.engine import (build_test_dataloader, checkpoint_classes,  # noqa: E402
+                               init_distributed, load_checkpoint)
+from mmdet_lite.models import build_detector  # noqa: E402
+
+# keys of a 2.x evaluation=dict(...) that configure the hook, not dataset.evaluate
+EVAL_HOOK_KEYS = ('interval', 'tmpdir', 'start', 'gpu_collect', 'save_best', 'rule',
+                  'dynamic_intervals', 'by_epoch', 'greater_keys', 'less_keys',
+                  'broadcast_bn_buffer', 'out_dir', 'efficient_test')
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and evaluate) a detector')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='the dir to save the evaluation metrics (json)')
+    parser.add_argument('--out', help='output result file in pickle format')
+    parser.add_argument('--gpu-ids', type=int, nargs='+', help='(deprecated, 2.x)')
+    parser.add_argument('--gpu-id', type=int, default=0, help='id of the gpu to use')
+    parser.add_argument('--format-only', action='store_true',
+                        help='only format the results (dataset.format_results), e.g. for a '
+                        'test server')
+    parser.add_argument('--eval', type=str, nargs='+',
+                        help='metrics, e.g. "bbox", "segm", "proposal" (COCO), "mAP" (VOC)')
+    parser.add_argument('--show', action='store_true', help='show results')
+    parser.add_argument('--show-dir', help='directory where painted images will be saved')
+    parser.add_argument('--show-score-thr', type=float, default=0.3,
+                        help='score threshold for drawing (default: 0.3)')
+    parser.add_argument('--gpu-collect', action='store_true',
+                        help='gather results through GPU memory (distributed)')
+    parser.add_argument('--tmpdir', help='tmp directory to collect results from ranks')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings: key=value, a.b=1, k="[1,2]"')
+    parser.add_argument('--options', nargs='+', action=DictAction,
+                        help='(deprecated) use --eval-options')
+    parser.add_argument('--eval-options', nargs='+', action=DictAction,
+                        help='keyword arguments of dataset.evaluate / format_results')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default=None,
+                        help='device (default: cuda when available, else cpu)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.options and args.eval_options:
+        raise ValueError('--options and --eval-options cannot be both specified; use '
+                         '--eval-options')
+    args.eval_options = args.eval_options or args.options or {}
+    if not (args.out or args.eval or args.format_only or args.show or args.show_dir):
+        parser.error('specify at least one of --out, --eval, --format-only, --show, --show-dir')
+    if args.eval and args.format_only:
+        parser.error('--eval and --format-only cannot be both specified')
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out must be a .pkl/.pickle file, got {args.out!r}')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        raise FileNotFoundError(f'config file {args.config!r} does not exist '
+                                f'(cwd: {os.getcwd()})')
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda was given but CUDA is not available')
+    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    distributed = args.launcher != 'none'
+    if distributed:
+        init_distributed(args.launcher, cfg.get('dist_params'))
+    rank, _ = get_dist_info()
+
+    test_cfg = cfg.data.test.to_dict() if hasattr(cfg.data.test, 'to_dict') else cfg.data.test
+    if isinstance(test_cfg, dict):
+        test_cfg = dict(test_cfg, test_mode=True)
+    with DefaultScope.overwrite_default_scope('mmdet_lite'):
+        dataset = build_dataset(test_cfg)
+        data_loader = build_test_dataloader(cfg, dataset)
+        model_cfg = cfg.model.to_dict()
+        model_cfg.pop('pretrained', None)
+        model_cfg['train_cfg'] = None
+        model = build_detector(model_cfg, test_cfg=cfg.get('test_cfg'))
+    checkpoint = load_checkpoint(model, args.checkpoint, map_location='cpu')
+    model.CLASSES = checkpoint_classes(checkpoint) or getattr(dataset, 'CLASSES', None)
+    model = model.to(device)
+
+    if not distributed:
+        outputs = single_gpu_test(model, data_loader, args.show, args.show_dir,
+                                  args.show_score_thr)
+    else:
+        outputs = multi_gpu_test(model, data_loader, args.tmpdir, args.gpu_collect)
+    if rank != 0:
+        return None
+    if args.out:
+        print(f'\nwriting results to {args.out}')
+        mmengine.dump(outputs, args.out)
+    kwargs = dict(args.eval_options)
+    if args.format_only:
+        dataset.format_results(outputs, **kwargs)
+    metric = None
+    if args.eval:
+        eval_kwargs = {k: v for k, v in (cfg.get('evaluation') or {}).items()
+                       if k not in EVAL_HOOK_KEYS}
+        eval_kwargs.update(dict(metric=args.eval, **kwargs))
+        metric = dataset.evaluate(outputs, **eval_kwargs)
+        print(metric)
+        if args.work_dir is not None:
+            os.makedirs(args.work_dir, exist_ok=True)
+            timestamp = time.strftime('%Y%m%d_%H%M%S', time.localtime())
+            json_file = osp.join(args.work_dir, f'eval_{timestamp}.json')
+            with open(json_file, 'w') as f:
+                json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                               metric={k: v for k, v in metric.items()
+                                       if isinstance(v, (int, float, str))}), f, indent=2)
+    return metric
+
+
+if __name__ == '__main__':
+    main()
