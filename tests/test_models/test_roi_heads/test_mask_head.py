@@ -96,7 +96,7 @@ def test_loss_uses_only_the_gt_class_channel():
     torch.testing.assert_close(agnostic.reshape(()), F.binary_cross_entropy_with_logits(
         mask_pred[:, 0], targets))
     empty = head.loss(mask_pred[:0], targets[:0], labels[:0])['loss_mask']
-    assert float(empty) == 0 and empty.requires_grad
+    assert empty.item() == 0 and empty.requires_grad
 
 
 def test_get_targets_from_sampling_results():
