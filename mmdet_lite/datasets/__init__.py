@@ -1,5 +1,17 @@
 from . import pipelines, samplers  # noqa: F401 (registers)
 from .builder import DATASETS, PIPELINES, build_dataset
+from .coco import CocoDataset
 from .collate import mmdet_collate
+from .custom import CustomDataset
+from .dataset_wrappers import ConcatDataset, RepeatDataset
+from .samplers import DistributedGroupSampler, GroupSampler
+from .shapes import ShapesDataset, generate_shapes
+from .utils import check_num_classes
+from .voc import VOCDataset
+from .xml_style import XMLDataset
 
-__all__ = ['DATASETS', 'PIPELINES', 'build_dataset', 'mmdet_collate']
+__all__ = [
+    'DATASETS', 'PIPELINES', 'build_dataset', 'mmdet_collate', 'CocoDataset', 'CustomDataset',
+    'ConcatDataset', 'RepeatDataset', 'DistributedGroupSampler', 'GroupSampler', 'ShapesDataset',
+    'generate_shapes', 'check_num_classes', 'VOCDataset', 'XMLDataset'
+]

@@ -1,0 +1,3 @@
+from .group_sampler import DistributedGroupSampler, GroupSampler
+
+__all__ = ['DistributedGroupSampler', 'GroupSampler']

@@ -1,0 +1,3 @@
+from .coco_api import COCO
+
+__all__ = ['COCO']

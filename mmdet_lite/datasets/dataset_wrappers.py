@@ -1,0 +1,82 @@
+"""2.x dataset wrappers: ``RepeatDataset`` and ``ConcatDataset`` (keep ``flag`` and ``CLASSES``)."""
+import bisect
+from collections import OrderedDict
+from typing import List, Sequence, Union
+
+import numpy as np
+from torch.utils.data import Dataset
+
+from ..registry import DATASETS
+
+
+def _built(dataset):
+    if isinstance(dataset, dict):
+        from .builder import build_dataset
+        return build_dataset(dataset)
+    return dataset
+
+
+@DATASETS.register_module()
+class RepeatDataset(Dataset):
+    """``dataset`` repeated ``times`` (cheap long epochs for small datasets)."""
+
+    def __init__(self, dataset, times: int):
+        self.dataset = _built(dataset)
+        self.times = int(times)
+        self.CLASSES = self.dataset.CLASSES
+        if hasattr(self.dataset, 'flag'):
+            self.flag = np.tile(self.dataset.flag, self.times)
+        self._ori_len = len(self.dataset)
+
+    @property
+    def metainfo(self) -> dict:
+        return dict(classes=self.CLASSES)
+
+    def __getitem__(self, idx: int):
+        return self.dataset[idx % self._ori_len]
+
+    def __len__(self) -> int:
+        return self.times * self._ori_len
+
+
+@DATASETS.register_module()
+class ConcatDataset(Dataset):
+    """Datasets one after the other; ``evaluate`` scores each part (keys prefixed ``{i}_``)."""
+
+    def __init__(self, datasets: Sequence, separate_eval: bool = True):
+        self.datasets = [_built(d) for d in datasets]
+        if not self.datasets:
+            raise ValueError('ConcatDataset needs at least one dataset')
+        self.CLASSES = self.datasets[0].CLASSES
+        self.separate_eval = separate_eval
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+        if all(hasattr(d, 'flag') for d in self.datasets):
+            self.flag = np.concatenate([d.flag for d in self.datasets])
+
+    @property
+    def metainfo(self) -> dict:
+        return dict(classes=self.CLASSES)
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx: int):
+        if idx < 0:
+            idx += len(self)
+        part = bisect.bisect_right(self.cumulative_sizes, idx)
+        start = self.cumulative_sizes[part - 1] if part else 0
+        return self.datasets[part][idx - start]
+
+    def evaluate(self, results: list, logger=None, **kwargs) -> OrderedDict:
+        if len(results) != len(self):
+            raise ValueError(f'{len(results)} results for {len(self)} images')
+        if not self.separate_eval:
+            raise NotImplementedError('ConcatDataset evaluates each part separately; set '
+                                      'separate_eval=True')
+        out = OrderedDict()
+        start = 0
+        for i, (dataset, end) in enumerate(zip(self.datasets, self.cumulative_sizes)):
+            part = dataset.evaluate(results[start:end], logger=logger, **kwargs)
+            out.update({f'{i}_{k}': v for k, v in part.items()})
+            start = end
+        return out
