@@ -5,5 +5,5 @@ from .train import set_random_seed, train_detector
 
 __all__ = [
     'init_detector', 'async_inference_detector', 'inference_detector', 'show_result_pyplot',
-    'result_to_dict', 'single_gpu_test', 'multi_gpu_test', 'set_random_seed', 'train_detector'
+    'result_to_dict', 'multi_gpu_test', 'single_gpu_test', 'set_random_seed', 'train_detector'
 ]
