@@ -3,12 +3,13 @@ from .checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, checkpoint_c
                          load_checkpoint, load_checkpoint_safely, save_checkpoint_atomic)
 from .lr_updater_hook import LrUpdaterHook
 from .num_class_check_hook import NumClassCheckHook
-from .runner import LiteRunner
-from .runtime_config import build_runner, runner_kwargs
+from .runner import LiteRunner, init_distributed
+from .runtime_config import build_runner, build_test_dataloader, runner_kwargs
 from .val_loss_hook import ValLossHook
 
 __all__ = [
     'AtomicLocalBackend', 'UnsafeCheckpointError', 'checkpoint_classes', 'load_checkpoint',
     'load_checkpoint_safely', 'save_checkpoint_atomic', 'LrUpdaterHook', 'NumClassCheckHook',
-    'LiteRunner', 'build_runner', 'runner_kwargs', 'ValLossHook'
+    'LiteRunner', 'init_distributed', 'build_runner', 'build_test_dataloader', 'runner_kwargs',
+    'ValLossHook'
 ]

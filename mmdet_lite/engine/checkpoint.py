@@ -87,13 +87,15 @@ def load_checkpoint_safely(path: str, map_location: Union[str, torch.device, Cal
         if 'weights_only' not in message and 'Unsupported global' not in message:
             raise
         match = re.search(r'GLOBAL ([\w.]+ ?[\w.]*)', message)
-        global_name = match.group(1) if match else 'an unknown global'
+        reason = re.search(r'WeightsUnpickler error: *\s*(.+?)\n', message)
+        what = (f'needs the global {match.group(1)} to be unpickled, which could run arbitrary '
+                'code,' if match else
+                f"cannot be read safely ({reason.group(1) if reason else 'unsupported pickle'}),")
         raise UnsafeCheckpointError(
-            f'checkpoint {path!r} needs the global {global_name} to be unpickled, which could '
-            'run arbitrary code, so it was refused. Only tensors, plain containers, numpy '
-            'arrays and mmengine HistoryBuffers are allowed. If you trust the file, re-save '
-            "its state_dict: torch.save({'state_dict': torch.load(path, weights_only=False)"
-            "['state_dict']}, new_path).") from None
+            f'checkpoint {path!r} {what} so it was refused. Only tensors, plain containers, '
+            'numpy arrays and mmengine HistoryBuffers are allowed. If you trust the file, '
+            "re-save its state_dict: torch.save({'state_dict': torch.load(path, "
+            "weights_only=False)['state_dict']}, new_path).") from None
     if not isinstance(checkpoint, dict):
         raise UnsafeCheckpointError(
             f'checkpoint {path!r} holds a {type(checkpoint).__name__}, expected a dict '

@@ -4,7 +4,7 @@ import os.path as osp
 from typing import Callable, Dict, Optional, Union
 
 import torch
-from mmengine.dist import is_distributed, master_only
+from mmengine.dist import init_dist, is_distributed, master_only
 from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
@@ -26,6 +26,25 @@ def dataset_classes(dataset) -> Optional[tuple]:
     return None
 
 
+def init_distributed(launcher: str, dist_params: Optional[dict] = None) -> None:
+    """Initialise torch.distributed for ``launcher``: mmengine's way on GPU, gloo on CPU.
+
+    mmengine's ``init_dist`` calls ``torch.cuda.set_device``, which fails without a GPU.
+    """
+    if is_distributed():
+        return
+    dist_params = dict(dist_params or {})
+    if torch.cuda.is_available():
+        init_dist(launcher, **dist_params)
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(f'launcher={launcher!r} needs CUDA; on CPU use --launcher pytorch '
+                           '(torchrun)')
+    dist_params['backend'] = 'gloo'
+    dist_params.pop('port', None)
+    torch.distributed.init_process_group(**dist_params)
+
+
 class LiteRunner(Runner):
     """``mmengine.runner.Runner`` adapted to mmdet_lite's checkpoint contract (design §3.6).
 
@@ -38,14 +57,8 @@ class LiteRunner(Runner):
     """
 
     def setup_env(self, env_cfg: Dict) -> None:
-        # mmengine's init_dist calls torch.cuda.set_device, which fails without a GPU
-        if self.distributed and not is_distributed() and not torch.cuda.is_available():
-            if self.launcher != 'pytorch':
-                raise RuntimeError(f'launcher={self.launcher!r} needs CUDA; on CPU use '
-                                   "--launcher pytorch (torchrun)")
-            dist_cfg = dict(env_cfg.get('dist_cfg', {}))
-            dist_cfg['backend'] = 'gloo'
-            torch.distributed.init_process_group(**dist_cfg)
+        if self.distributed and not is_distributed():
+            init_distributed(self.launcher, env_cfg.get('dist_cfg'))
         super().setup_env(env_cfg)
 
     def wrap_model(self, model_wrapper_cfg: Optional[Dict], model: torch.nn.Module):

@@ -153,6 +153,14 @@ def dataloader(cfg: Config, split: str, dataset: Any = None, *, shuffle: bool = 
     return loader
 
 
+def build_test_dataloader(cfg: Config, dataset: Any, seed: Optional[int] = None):
+    """A built DataLoader over ``dataset`` with ``data.test_dataloader`` settings, in order
+    (``DefaultSampler(shuffle=False)``: in distributed runs each rank takes its share)."""
+    with DefaultScope.overwrite_default_scope('mmdet_lite'):
+        return LiteRunner.build_dataloader(dataloader(cfg, 'test', dataset, shuffle=False),
+                                           seed=seed)
+
+
 def build_datasets(cfg: Config, validate: bool, train_dataset: Any = None) -> Dict[str, Any]:
     from ..datasets import build_dataset
     if train_dataset is None:

@@ -18,7 +18,8 @@ from mmdet_lite.registry import DATASETS, HOOKS, MODELS
 class ToyDetector(BaseDetector):
     """Regresses the number of boxes of an image from its mean colour: loss_toy = MSE."""
 
-    def __init__(self, num_classes: int = 2, init_cfg: Optional[dict] = None):
+    def __init__(self, num_classes: int = 2, train_cfg: Optional[dict] = None,
+                 test_cfg: Optional[dict] = None, init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         self.num_classes = num_classes
         self.fc = nn.Linear(3, 1)
