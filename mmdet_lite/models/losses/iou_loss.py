@@ -19,6 +19,9 @@ def iou_loss(pred: Tensor, target: Tensor, linear: bool = False, mode: str = 'lo
     ``-log(iou)`` (log); IoU is clamped at ``eps``."""
     if mode not in _IOU_MODES:
         raise ValueError(f"iou_loss: mode must be one of {_IOU_MODES}, got '{mode}'")
+    if pred.numel() == 0:
+        # no boxes: a zero that stays in the graph
+        return pred.sum() * 0
     if linear:
         mode = 'linear'
     ious = bbox_overlaps(pred, target, is_aligned=True).clamp(min=eps)
@@ -32,6 +35,8 @@ def iou_loss(pred: Tensor, target: Tensor, linear: bool = False, mode: str = 'lo
 @weighted_loss
 def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
     """(n,) ``1 - GIoU`` of aligned (n, 4) boxes."""
+    if pred.numel() == 0:
+        return pred.sum() * 0
     gious = bbox_overlaps(pred, target, mode='giou', is_aligned=True, eps=eps)
     return 1 - gious
 
