@@ -102,3 +102,14 @@ def test_images_to_levels():
     levels = images_to_levels(targets, [3, 2])
     assert levels[0].tolist() == [[0, 1, 2], [10, 11, 12]]
     assert levels[1].tolist() == [[3, 4], [13, 14]]
+
+
+def test_torchvision_options():
+    # round_base_anchors: ratio 0.5 at size 32 -> w = 32 * sqrt(2) = 45.25, h = 22.63
+    gen = AnchorGenerator(strides=[4], ratios=[0.5], scales=[8], round_base_anchors=True)
+    assert gen.base_anchors[0].tolist() == [[-23., -11., 23., 11.]]
+    # strides_from_input: input 800 x 1216 (from level 0); a 13-row level has stride 800 // 13
+    gen = AnchorGenerator(strides=[32, 64], ratios=[1.0], scales=[1.0], strides_from_input=True)
+    coarse = gen.grid_priors([(25, 38), (13, 19)])[1].view(13, 19, 4)
+    assert coarse[1, 1, 0] - coarse[0, 0, 0] == 1216 // 19
+    assert coarse[1, 1, 1] - coarse[0, 0, 1] == 800 // 13
