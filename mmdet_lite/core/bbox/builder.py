@@ -1,5 +1,5 @@
 """mmdetection 2.x names of the assigner / sampler / coder registries and their builders."""
-from typing import Any, Optional
+from typing import Any
 
 from mmdet_lite.registry import TASK_UTILS
 
@@ -8,8 +8,9 @@ BBOX_SAMPLERS = TASK_UTILS
 BBOX_CODERS = TASK_UTILS
 
 
-def build_assigner(cfg: dict, default_args: Optional[dict] = None) -> Any:
-    """Build an assigner (e.g. ``dict(type='MaxIoUAssigner', ...)``)."""
+def build_assigner(cfg: dict, **default_args) -> Any:
+    """Build an assigner (e.g. ``dict(type='MaxIoUAssigner', ...)``); keyword arguments are
+    default args."""
     return TASK_UTILS.build(cfg, default_args=default_args)
 
 
