@@ -60,18 +60,16 @@ class CocoDataset(CustomDataset):
         names_in_file = set(file_cats.values())
         if self.CLASSES is None:
             raise ValueError(f'{self.__class__.__name__} has no CLASSES; set classes=(...)')
-        if tuple(self.CLASSES) == tuple(coco_classes()):
-            # never fall back silently to COCO's classes for a file with other categories
-            foreign = sorted(names_in_file - set(self.CLASSES))
-            if foreign:
-                raise ValueError(f'{ann_file}: categories {foreign} are not COCO classes; set '
-                                 f'classes=(...) in the dataset config to the names you train '
-                                 f'on; the file\'s categories (id: name) are {file_cats}')
-        else:
-            unknown = [n for n in self.CLASSES if n not in names_in_file]
-            if unknown:
-                raise ValueError(f'{ann_file}: classes {unknown} are not among the file\'s '
-                                 f'categories (id: name) {file_cats}')
+        unknown = [n for n in self.CLASSES if n not in names_in_file]
+        if unknown and tuple(self.CLASSES) == tuple(coco_classes()):
+            # never fall back silently to COCO's 80 classes for a file with other categories
+            raise ValueError(f'{ann_file}: the dataset uses COCO\'s 80 classes (classes=None) '
+                             f'but the file lacks {len(unknown)} of them ({unknown[:5]}...); set '
+                             f'classes=(...) in the dataset config to the names you train on; '
+                             f'the file\'s categories (id: name) are {file_cats}')
+        if unknown:
+            raise ValueError(f'{ann_file}: classes {unknown} are not among the file\'s '
+                             f'categories (id: name) {file_cats}')
         self.cat_ids = self.coco.get_cat_ids(cat_names=list(self.CLASSES))
         # pycocotools returns ids in file order; labels follow the order of CLASSES
         name_to_id = {file_cats[i]: i for i in self.cat_ids}

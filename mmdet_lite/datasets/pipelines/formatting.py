@@ -85,7 +85,7 @@ class Transpose:
 class DefaultFormatBundle:
     """img -> float32 Tensor (C, H, W); boxes, labels, proposals -> Tensors; masks untouched.
 
-    Also fills ``pad_shape``, ``scale_factor`` and ``img_norm_cfg`` when earlier transforms
+    Also fills ``pad_shape``, ``scale_factor``, ``flip`` and ``img_norm_cfg`` when earlier transforms
     did not, so that ``Collect``'s default meta keys exist.
     """
 
@@ -99,6 +99,8 @@ class DefaultFormatBundle:
         img = results['img']
         results.setdefault('pad_shape', img.shape)
         results.setdefault('scale_factor', np.ones(4, dtype=np.float32))
+        results.setdefault('flip', False)
+        results.setdefault('flip_direction', None)
         channels = 1 if img.ndim < 3 else img.shape[2]
         results.setdefault('img_norm_cfg', dict(mean=np.zeros(channels, np.float32),
                                                 std=np.ones(channels, np.float32), to_rgb=False))
