@@ -385,6 +385,8 @@ def runner_kwargs(cfg: Config, validate: bool = True, model: Any = None,
     val_loss_loader = None
     if val_every is not None:
         val_loss_loader = dataloader(cfg, 'val', val_loss_dataset_cfg(cfg))
+        # no padding samples across ranks: the average covers each val image once
+        val_loss_loader['sampler']['round_up'] = False
     load_from, resume = cfg.get('load_from'), False
     if cfg.get('resume_from') is not None:
         load_from, resume = cfg.resume_from, True

@@ -129,3 +129,18 @@ def test_train_then_test_tool(tmp_path):
     assert open(prefix + '.ids.json').read() == '[100, 101, 102, 103, 104]'
     with pytest.raises(SystemExit):  # --eval and --format-only exclude each other
         test.main([config, ckpt, '--eval', 'bbox', '--format-only'])
+
+
+def test_logger_backends_and_num_class_check(tmp_path):
+    kwargs = runner_kwargs(Config(toy_cfg(str(tmp_path), log_config=dict(
+        interval=1, hooks=[dict(type='TextLoggerHook'), dict(type='TensorboardLoggerHook')]))))
+    backends = [b['type'] for b in kwargs['visualizer']['vis_backends']]
+    try:
+        import tensorboard  # noqa: F401
+        assert backends == ['LocalVisBackend', 'TensorboardVisBackend']
+    except ImportError:
+        assert backends == ['LocalVisBackend']
+    runner = build_runner(Config(toy_cfg(str(tmp_path), model=dict(type='ToyDetector',
+                                                                   num_classes=3))))
+    with pytest.raises(ValueError, match='num_classes=3'):
+        runner.train()
