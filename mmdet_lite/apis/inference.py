@@ -197,7 +197,12 @@ def _display_available() -> bool:
     """True when matplotlib can open a window (an interactive backend and a display)."""
     import matplotlib
     backend = matplotlib.get_backend().lower()
-    interactive = {b.lower() for b in matplotlib.rcsetup.interactive_bk}
+    try:  # matplotlib >= 3.9
+        from matplotlib.backends import BackendFilter, backend_registry
+        names = backend_registry.list_builtin(BackendFilter.INTERACTIVE)
+    except ImportError:
+        names = matplotlib.rcsetup.interactive_bk
+    interactive = {name.lower() for name in names}
     if backend not in interactive:
         return False
     if os.name == 'posix' and sys.platform != 'darwin':
