@@ -3,7 +3,7 @@ import json
 import os.path as osp
 import tempfile
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import mmengine
 import numpy as np

@@ -1,7 +1,7 @@
 """2.x dataset wrappers: ``RepeatDataset`` and ``ConcatDataset`` (keep ``flag`` and ``CLASSES``)."""
 import bisect
 from collections import OrderedDict
-from typing import List, Sequence, Union
+from typing import Sequence
 
 import numpy as np
 from torch.utils.data import Dataset

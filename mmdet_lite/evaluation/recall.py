@@ -1,5 +1,5 @@
 """Proposal recall at several proposal counts and IoU thresholds (mmdetection 2.x ``eval_recalls``)."""
-from typing import List, Optional, Sequence, Union
+from typing import List, Sequence, Union
 
 import numpy as np
 from mmengine.logging import print_log

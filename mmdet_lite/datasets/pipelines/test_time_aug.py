@@ -1,6 +1,6 @@
 """Test-time augmentation over scales and flips (mmdetection 2.x ``MultiScaleFlipAug``)."""
 import warnings
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 from ...registry import TRANSFORMS
 from .compose import Compose
