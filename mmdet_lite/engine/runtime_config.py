@@ -11,6 +11,7 @@ iteration/epoch (losses, lr, val losses, metrics), one JSON object a line as mmc
 ``TensorboardLoggerHook`` is listed and tensorboard is installed.
 """
 import copy
+import difflib
 import os
 import uuid
 import warnings
@@ -52,17 +53,41 @@ DATALOADER_KEYS = ('samples_per_gpu', 'workers_per_gpu', 'persistent_workers', '
                    'class_aware_sampler')
 
 
+MMENGINE_STYLE_KEYS = frozenset({
+    'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg', 'val_cfg',
+    'optim_wrapper', 'param_scheduler', 'default_hooks', 'val_evaluator', 'test_evaluator',
+    'default_scope', 'env_cfg', 'visualizer', 'vis_backends', 'log_processor', 'resume',
+    'randomness', 'launcher_cfg'})
+
+
 def check_runtime_keys(cfg: Config) -> None:
-    """Raise a ``KeyError`` naming every top-level key that is not understood."""
-    unknown = [k for k in cfg.keys()
-               if k not in RUNTIME_KEYS and k not in HELPER_KEYS and not k.startswith('_')]
-    if unknown:
+    """Reject runtime keys this dialect does not understand; warn about other unknown keys.
+
+    A key that is an mmengine-style runtime key, or is close to a 2.x runtime key (a typo such
+    as ``lr_confg``), is an error naming it. Any other top-level name is a helper variable of
+    the config file (2.x configs define many: ``train_pipeline``, ``data_root``, ...); it is
+    reported in a warning, so that nothing is silently ignored.
+    """
+    errors, helpers = [], []
+    for key in cfg.keys():
+        if key in RUNTIME_KEYS or key in HELPER_KEYS or key.startswith('_'):
+            continue
+        if key in MMENGINE_STYLE_KEYS and key not in RUNTIME_KEYS:
+            errors.append(f'{key!r} is an mmengine-style key, not part of the 2.x dialect')
+            continue
+        close = difflib.get_close_matches(key, sorted(RUNTIME_KEYS), n=1, cutoff=0.8)
+        if close:
+            errors.append(f'{key!r} is not understood; did you mean {close[0]!r}?')
+        else:
+            helpers.append(key)
+    if errors:
         raise KeyError(
-            f'unknown top-level config key(s) {unknown} in {cfg.filename or "the config"}: '
-            f'mmdet_lite understands the mmdetection 2.x runtime keys {sorted(RUNTIME_KEYS)}. '
-            'mmengine-style keys (train_dataloader, optim_wrapper, param_scheduler, '
-            'default_hooks, ...) are not part of the 2.x dialect; a helper variable of your '
-            "own must start with '_' (e.g. _my_scale = ...)")
+            f'unknown runtime key(s) in {cfg.filename or "the config"}: ' + '; '.join(errors)
+            + f'. mmdet_lite understands the mmdetection 2.x runtime keys {sorted(RUNTIME_KEYS)}')
+    if helpers:
+        warnings.warn(f'config {cfg.filename or ""}: top-level key(s) {helpers} are not runtime '
+                      'keys; they are treated as helper variables of the config file and not '
+                      "read by the runner (prefix them with '_' to silence this warning)")
 
 
 def _plain(obj: Any) -> Any:

@@ -97,6 +97,13 @@ def test_unknown_runtime_key(tmp_path):
         build_runner(Config(toy_cfg(str(tmp_path), runner=dict(type='IterBasedRunnr'))))
 
 
+def test_mmengine_key_is_error_and_helper_variable_warns(tmp_path):
+    with pytest.raises(KeyError, match="'optim_wrapper' is an mmengine-style key"):
+        build_runner(Config(toy_cfg(str(tmp_path), optim_wrapper=dict(type='OptimWrapper'))))
+    with pytest.warns(UserWarning, match="my_scale"):
+        build_runner(Config(toy_cfg(str(tmp_path), my_scale=(128, 128))))
+
+
 def test_unknown_type_suggests_names(tmp_path):
     with pytest.raises(KeyError, match="ToyDetector"):
         build_runner(Config(toy_cfg(str(tmp_path), model=dict(type='ToyDetectr'))))
