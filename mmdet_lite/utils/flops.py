@@ -7,7 +7,7 @@ operators with a FLOP formula (convolutions, matmuls, ...) are counted; NMS and 
 """
 import warnings
 from collections import OrderedDict
-from typing import Dict, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -47,7 +47,8 @@ def model_complexity(model: nn.Module, input_shape: Tuple[int, int, int]) -> Dic
 
     Returns:
         ``dict(flops=int, params=int, flops_per_module={name: int}, params_per_module={name:
-        int}, counted=str, input_shape=(C, H, W))``.
+        int}, counted=str, input_shape=(C, H, W))``; the per-module entries are keyed by the
+        top-level children (``backbone``, ``neck``, ``rpn_head``, ``roi_head``, ...).
     """
     device = next(model.parameters()).device if any(True for _ in model.parameters()) \
         else torch.device('cpu')
@@ -62,25 +63,28 @@ def model_complexity(model: nn.Module, input_shape: Tuple[int, int, int]) -> Dic
         run, counted = model, 'forward'
     counter = FlopCounterMode(display=False)
     per_module: Dict[str, int] = OrderedDict()
-    starts: Dict[str, int] = {}
+    # Every submodule call is hooked and the FLOPs of the outermost one go to its top-level
+    # owner, so work reached through methods (roi_head.forward_dummy -> bbox_head(...)) counts.
+    active: List[Tuple[str, int]] = []
 
     def running_total() -> int:
         return int(sum(counter.flop_counts['Global'].values()))
 
-    def pre_hook(name: str):
+    def pre_hook(owner: str):
         def hook(module, args):
-            starts[name] = running_total()
+            active.append((owner, running_total()))
         return hook
 
-    def post_hook(name: str):
-        def hook(module, args, output):
-            per_module[name] = per_module.get(name, 0) + running_total() - starts.pop(name)
-        return hook
+    def post_hook(module, args, output):
+        owner, start = active.pop()
+        if not active:
+            per_module[owner] = per_module.get(owner, 0) + running_total() - start
 
     handles = []
-    for name, child in model.named_children():
-        handles.append(child.register_forward_pre_hook(pre_hook(name)))
-        handles.append(child.register_forward_hook(post_hook(name)))
+    for name, module in model.named_modules():
+        if name:
+            handles.append(module.register_forward_pre_hook(pre_hook(name.split('.')[0])))
+            handles.append(module.register_forward_hook(post_hook))
     was_training = model.training
     model.eval()
     try:

@@ -6,17 +6,28 @@ from torch import nn
 from mmdet_lite.utils.flops import human_count, model_complexity, padded_input_shape
 
 
+class _RoIHead(nn.Module):
+    """Reached through a method, not ``__call__`` (as 2.x's ``roi_head.forward_dummy``)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(8, 4, 1)
+
+    def forward_dummy(self, x):
+        return self.conv(x)
+
+
 class _TinyDetector(nn.Module):
     def __init__(self):
         super().__init__()
         self.backbone = nn.Conv2d(3, 8, 3, padding=1)
-        self.head = nn.Conv2d(8, 4, 1)
+        self.head = _RoIHead()
 
     def extract_feat(self, img):
         return self.backbone(img)
 
     def forward_dummy(self, img):
-        return self.head(self.extract_feat(img))
+        return self.head.forward_dummy(self.extract_feat(img))
 
 
 def test_flops_and_params_by_hand():

@@ -37,6 +37,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     print(f'Params: {human_count(info["params"])}')
     for name, params in info['params_per_module'].items():
         flops = info['flops_per_module'].get(name, 0)
+        if params == 0 and flops == 0:
+            continue
         print(f'  {name}: {human_count(params)} params, {human_count(flops, "FLOPs")}')
     print(f'{line}\nNMS and RoIAlign (torchvision.ops) are not counted; check that the '
           'numbers fit your use before quoting them in a paper.')
