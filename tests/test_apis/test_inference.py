@@ -76,6 +76,9 @@ def test_inference_path_array_and_list(model, val_images, tiny_shapes_checkpoint
     _check_result(from_path, img.shape)
     assert sum(len(b) for b in from_path[0]) > 0, 'score_thr=0 keeps the top detections'
     _assert_same_result(inference_detector(model, img), from_path, atol=1e-5)
+    det = result_to_dict(from_path, img.shape)
+    assert det['masks'].shape == (len(det['bboxes']), ) + img.shape[:2]
+    np.testing.assert_array_equal(det['scores'], np.concatenate(from_path[0])[:, 4])
 
     # independent path: the test dataset's own pipeline + collate + forward_test
     cfg = model.cfg

@@ -66,7 +66,8 @@ def test_browse_dataset_writes_one_file_per_image(tiny_shapes_checkpoint, tmp_pa
     assert drawn.shape == (64, 64, 3)
 
 
-def test_publish_model_output_loads_without_optimizer(tiny_shapes_checkpoint, tmp_path):
+def test_publish_model_output_loads_without_optimizer(tiny_shapes_checkpoint, tmp_path,
+                                                     one_thread):
     config, checkpoint, _, data_root = tiny_shapes_checkpoint
     original = load_checkpoint_safely(checkpoint)
     assert 'optimizer' in original and 'message_hub' in original
@@ -85,7 +86,7 @@ def test_publish_model_output_loads_without_optimizer(tiny_shapes_checkpoint, tm
         np.testing.assert_array_equal(a, b)
 
 
-def test_get_flops_on_the_tiny_config(tiny_shapes_checkpoint, capsys):
+def test_get_flops_on_the_tiny_config(tiny_shapes_checkpoint, capsys, one_thread):
     config = tiny_shapes_checkpoint[0]
     tool = load_tool('tools/analysis_tools/get_flops.py')
     tool.main([config, '--shape', '60', '90'])
