@@ -5,7 +5,9 @@ import pytest
 from pycocotools import mask as mask_util
 
 from mmdet_lite.apis import result_to_dict
-from mmdet_lite.core.visualization import (get_palette, imshow_det_bboxes, imshow_det_result,
+from mmdet_lite.core.mask import BitmapMasks
+from mmdet_lite.core.visualization import (color_val_matplotlib, get_palette, imshow_det_bboxes,
+                                           imshow_det_result, imshow_gt_det_bboxes,
                                            unpack_det_result)
 
 
@@ -134,3 +136,22 @@ def test_imshow_det_result_saves_readable_file(tmp_path):
     # below the threshold: the 0.6 box is kept at 0.5 and dropped at 0.7
     higher = imshow_det_result(img, (bbox_result, segm_result), ('a', 'b', 'c'), score_thr=0.7)
     assert not (higher != img).any(axis=-1)[40:60, 55:90].any()
+
+
+def test_imshow_gt_det_bboxes_overlay_and_stacked():
+    img = np.full((100, 120, 3), 40, dtype=np.uint8)
+    gt_mask = _mask(100, 120, 50, 90, 10, 50)
+    annotation = dict(gt_bboxes=np.array([[10, 50, 50, 90]], np.float32),
+                      gt_labels=np.array([0]), gt_masks=BitmapMasks(gt_mask[None], 100, 120))
+    result = [np.array([[70, 50, 110, 90, 0.9]], np.float32)]
+    overlay = imshow_gt_det_bboxes(img, annotation, result, class_names=['a'])
+    assert overlay.shape == img.shape
+    # ground truth in (61, 102, 255) RGB on the left, detection in (241, 101, 72) on the right
+    assert tuple(overlay[90, 30]) == (255, 102, 61)
+    assert tuple(overlay[90, 90]) == (72, 101, 241)
+    stacked = imshow_gt_det_bboxes(img, annotation, result, class_names=['a'],
+                                   overlay_gt_pred=False)
+    assert stacked.shape == (200, 120, 3)
+    assert tuple(stacked[90, 30]) == (255, 102, 61) and tuple(stacked[190, 90]) == (72, 101, 241)
+    assert tuple(stacked[190, 30]) == (40, 40, 40)  # no ground truth on the detection half
+    assert color_val_matplotlib('red') == (1.0, 0.0, 0.0)

@@ -4,14 +4,14 @@ Everything works headless: nothing opens a window unless ``show=True`` is asked 
 Shapes: ``n`` detections, ``H``/``W`` the image size. Images are BGR uint8 (OpenCV/mmcv).
 """
 import os.path as osp
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import cv2
 import mmcv
 import numpy as np
 import torch
 
-from .palette import ColorSpec, contrast_text_color, get_palette
+from .palette import ColorSpec, color_val_rgb, contrast_text_color, get_palette
 from .results import unpack_det_result
 
 MASK_ALPHA = 0.5
@@ -206,3 +206,64 @@ def imshow_det_result(img: Union[str, np.ndarray],
                              mask_color=mask_color, thickness=thickness, font_size=font_size,
                              win_name=win_name, show=show, wait_time=wait_time,
                              out_file=out_file)
+
+
+def color_val_matplotlib(color: Union[str, Sequence[int]]) -> Tuple[float, float, float]:
+    """An (R, G, B) colour or name as matplotlib's RGB floats in [0, 1] (2.x name)."""
+    return tuple(c / 255 for c in color_val_rgb(color))  # type: ignore[return-value]
+
+
+def imshow_gt_det_bboxes(img: Union[str, np.ndarray],
+                         annotation: dict,
+                         result: Any,
+                         class_names: Optional[Sequence[str]] = None,
+                         score_thr: float = 0,
+                         gt_bbox_color: ColorSpec = (61, 102, 255),
+                         gt_text_color: ColorSpec = (200, 200, 200),
+                         gt_mask_color: ColorSpec = (61, 102, 255),
+                         det_bbox_color: ColorSpec = (241, 101, 72),
+                         det_text_color: ColorSpec = (200, 200, 200),
+                         det_mask_color: ColorSpec = (241, 101, 72),
+                         thickness: int = 2,
+                         font_size: int = 13,
+                         win_name: str = '',
+                         show: bool = False,
+                         wait_time: int = 0,
+                         out_file: Optional[str] = None,
+                         overlay_gt_pred: bool = True) -> np.ndarray:
+    """Ground truth and detections of one image (mmdetection 2.x signature).
+
+    Args:
+        annotation: ``gt_bboxes`` (k, 4), ``gt_labels`` (k,) and optionally ``gt_masks``
+            (a ``BitmapMasks``/``PolygonMasks`` or a (k, H, W) array).
+        result: The detections (design §3.3).
+        overlay_gt_pred: Draw both on one image; else ground truth above, detections below.
+
+    Returns:
+        The drawn BGR image: (H, W, 3), or (2H, W, 3) when not overlaid.
+    """
+    if 'gt_bboxes' not in annotation or 'gt_labels' not in annotation:
+        raise KeyError("annotation needs 'gt_bboxes' and 'gt_labels' (and optionally "
+                       "'gt_masks')")
+    canvas = _load_image(img)
+    gt_masks = annotation.get('gt_masks')
+    if gt_masks is not None and hasattr(gt_masks, 'to_ndarray'):
+        gt_masks = gt_masks.to_ndarray()
+    gt_img = imshow_det_bboxes(canvas, annotation['gt_bboxes'], annotation['gt_labels'],
+                               gt_masks, class_names=class_names, bbox_color=gt_bbox_color,
+                               text_color=gt_text_color, mask_color=gt_mask_color,
+                               thickness=thickness, font_size=font_size)
+    bboxes, labels, segms = unpack_det_result(result)
+    if segms is not None and len(segms) == 0:
+        segms = None
+    det_img = imshow_det_bboxes(gt_img if overlay_gt_pred else canvas, bboxes, labels, segms,
+                                class_names=class_names, score_thr=score_thr,
+                                bbox_color=det_bbox_color, text_color=det_text_color,
+                                mask_color=det_mask_color, thickness=thickness,
+                                font_size=font_size)
+    drawn = det_img if overlay_gt_pred else np.concatenate([gt_img, det_img], axis=0)
+    if show:
+        _show(drawn, win_name, wait_time)
+    if out_file is not None and not mmcv.imwrite(drawn, out_file):
+        raise OSError(f'could not write {out_file!r}; check the folder and the extension')
+    return drawn
