@@ -31,6 +31,8 @@ class _ResultsUnpickler(pickle.Unpickler):
             return super().find_class(module, name)
         if module == 'collections' and name == 'OrderedDict':
             return super().find_class(module, name)
+        if module == '_codecs' and name == 'encode':  # bytes in pickle protocol 2 (mmengine)
+            return super().find_class(module, name)
         raise pickle.UnpicklingError(
             f'refused to unpickle {module}.{name}: a results file may only hold lists, '
             'tuples, dicts and numpy arrays')

@@ -2,6 +2,7 @@
 import os
 import pickle
 
+import mmengine
 import numpy as np
 import pytest
 
@@ -79,9 +80,9 @@ def test_dataset_matrix_plot_and_results_round_trip(tmp_path):
     good[0] = np.array([[0, 0, 10, 10, 0.9]], np.float32)
     mask_result = (good, [[{'size': [10, 10], 'counts': b'abc'}], []])
     path = tmp_path / 'results.pkl'
-    with open(path, 'wb') as f:
-        pickle.dump([mask_result, good], f)
+    mmengine.dump([mask_result, good], str(path))  # as tools/test.py --out (pickle protocol 2)
     results = load_results(str(path))
+    assert results[0][1][0][0]['counts'] == b'abc'
     matrix = calculate_confusion_matrix(_TinyDataset(), results, score_thr=0.3)
     expected = np.zeros((3, 3))
     expected[0, 0] = 1  # image 0: square detected as square
