@@ -17,7 +17,8 @@ from torchvision.ops import box_iou, nms
 
 # Globals a results pickle (lists/tuples of numpy arrays, RLE dicts) may need, nothing else.
 _SAFE_NUMPY_NAMES = {'_reconstruct', 'scalar', 'ndarray', 'dtype', '_frombuffer'}
-_SAFE_BUILTINS = {'list', 'dict', 'tuple', 'set', 'frozenset', 'bytearray', 'slice', 'complex'}
+_SAFE_BUILTINS = {'list', 'dict', 'tuple', 'set', 'frozenset', 'bytes', 'bytearray', 'slice',
+                  'complex'}
 
 
 class _ResultsUnpickler(pickle.Unpickler):
@@ -27,7 +28,7 @@ class _ResultsUnpickler(pickle.Unpickler):
         if module.split('.')[0] == 'numpy' and (name in _SAFE_NUMPY_NAMES
                                                 or name.endswith('DType')):
             return super().find_class(module, name)
-        if module == 'builtins' and name in _SAFE_BUILTINS:
+        if module in ('builtins', '__builtin__') and name in _SAFE_BUILTINS:
             return super().find_class(module, name)
         if module == 'collections' and name == 'OrderedDict':
             return super().find_class(module, name)
