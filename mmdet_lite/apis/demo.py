@@ -9,7 +9,7 @@ import numpy as np
 from mmengine.utils import ProgressBar
 from torch import nn
 
-from .inference import inference_detector
+from .inference import inference_detector, result_to_dict
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -30,7 +30,6 @@ def list_images(path: str) -> List[str]:
 def summarize_result(result: Any, class_names: Optional[Sequence[str]],
                      score_thr: float) -> str:
     """``'2 x square, 1 x circle'``: detections scoring above ``score_thr`` per class."""
-    from .inference import result_to_dict
     det = result_to_dict(result)
     labels = det['labels'][det['scores'] > score_thr]
     if len(labels) == 0:
