@@ -10,6 +10,9 @@ from mmdet_lite.models import build_backbone
 from mmdet_lite.models.backbones import ResNet
 from mmdet_lite.models.backbones.resnet import BasicBlock, Bottleneck
 
+# Tiny models: one torch thread (tests/conftest.py) avoids oversubscribing shared CPUs.
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 
 @pytest.mark.parametrize('depth,expansion', [(18, 1), (34, 1), (50, 4), (101, 4), (152, 4)])
 def test_resnet_output_shapes_every_depth(depth, expansion):

@@ -6,6 +6,9 @@ from mmdet_lite.models.dense_heads import AnchorHead
 
 from ._helpers import feats_for, make_metas
 
+# Tiny models: one torch thread (tests/conftest.py) avoids oversubscribing shared CPUs.
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 STRIDES = [4, 8, 16, 32, 64]
 
 

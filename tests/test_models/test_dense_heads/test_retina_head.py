@@ -10,6 +10,9 @@ from mmdet_lite.models.dense_heads import RetinaHead
 
 from ._helpers import feats_for, make_metas, retina_cfg
 
+# Tiny models: one torch thread (tests/conftest.py) avoids oversubscribing shared CPUs.
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 STRIDES = [8, 16, 32, 64, 128]
 
 

@@ -1,6 +1,5 @@
 """Learning test: a small RetinaNet (ResNet-18 FPN) overfits two synthetic images on CPU."""
 import numpy as np
-import pytest
 import torch
 from torchvision.ops import box_iou
 
@@ -52,16 +51,8 @@ def _model():
                       nms=dict(type='nms', iou_threshold=0.5), max_per_img=100)))
 
 
-@pytest.fixture
-def one_thread():
-    # On a shared 2-core CI box, intra-op threads oversubscribe the cores and run ~20x slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_retinanet_overfits_two_synthetic_images(one_thread):
+    # one_thread (tests/conftest.py): intra-op threads on a loaded 2-core box run ~20x slower.
     torch.manual_seed(0)
     model = _model()
     model.init_weights()

@@ -9,6 +9,9 @@ from mmengine import Config
 from mmdet_lite.models import build_detector
 from mmdet_lite.models.detectors import RPN, RetinaNet, SingleStageDetector
 
+# Tiny models: one torch thread (tests/conftest.py) avoids oversubscribing shared CPUs.
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
 REFERENCE = os.path.join(REPO, 'tests', 'data', 'reference')
 
