@@ -1,4 +1,4 @@
-"""ResNet backbone (mmdetection 2.x names: ``conv1``, ``bn1``, ``layer1.0.conv1``, ``downsample.0``).
+"""ResNet backbone with mmdetection 2.x names (``conv1``, ``bn1``, ``layer1.0.conv1``, ...).
 
 Shapes: ``N`` images, input (N, in_channels, H, W); stage ``i`` (0-based) outputs
 (N, base_channels * 2**i * expansion, H / s_i, W / s_i) with s_i = 4 * prod(strides[:i + 1]).
@@ -132,7 +132,7 @@ class Bottleneck(nn.Module):
 
 
 def resolve_torchvision_checkpoint(checkpoint: str) -> str:
-    """Map ``'torchvision://resnet50'`` to the cached file ``<torch hub>/checkpoints/resnet50-*.pth``.
+    """Map ``'torchvision://resnet50'`` to ``<torch hub dir>/checkpoints/resnet50-*.pth``.
 
     Never downloads: when the file is missing the error names the path to put it at.
     """

@@ -112,7 +112,7 @@ class AnchorHead(BaseDenseHead):
         self.conv_reg = nn.Conv2d(self.in_channels, self.num_base_priors * 4, 1)
 
     def forward_single(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        """Of one level: (N, C_in, H, W) → cls_score (N, A * C, H, W), bbox_pred (N, A * 4, H, W)."""
+        """Of one level: (N, C_in, H, W) → (N, A * C, H, W) scores, (N, A * 4, H, W) deltas."""
         return self.conv_cls(x), self.conv_reg(x)
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[List[Tensor], List[Tensor]]:

@@ -62,7 +62,7 @@ class RetinaHead(AnchorHead):
         self.retina_reg = nn.Conv2d(self.feat_channels, self.num_base_priors * 4, 3, padding=1)
 
     def forward_single(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        """Of one level: (N, C_in, H, W) → cls_score (N, A * C, H, W), bbox_pred (N, A * 4, H, W)."""
+        """Of one level: (N, C_in, H, W) → (N, A * C, H, W) scores, (N, A * 4, H, W) deltas."""
         cls_feat = x
         reg_feat = x
         for cls_conv in self.cls_convs:

@@ -1,4 +1,4 @@
-"""RPNHead: class-agnostic objectness + box deltas on every FPN level (Faster R-CNN's RPN, mmdet 2.x).
+"""RPNHead: class-agnostic objectness and box deltas on every FPN level (mmdet 2.x).
 
 Shape shorthand:
     N: images in the batch           L: FPN levels

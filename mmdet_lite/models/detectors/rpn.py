@@ -1,4 +1,4 @@
-"""RPN: a proposal-only detector (backbone → neck → ``RPNHead``), evaluated with ``--eval proposal``.
+"""RPN: a proposal-only detector (backbone → neck → ``RPNHead``), for ``--eval proposal``.
 
 Shapes: ``N`` images, (N, 3, H, W) padded batch, ``n`` proposals per image.
 """

@@ -1,4 +1,4 @@
-"""Feature Pyramid Network (Lin et al., 2017), mmdetection 2.x names (``lateral_convs``, ``fpn_convs``).
+"""Feature Pyramid Network (Lin et al., 2017) with mmdetection 2.x names (``lateral_convs``, ...).
 
 Shapes: ``N`` images, ``L`` = ``num_outs`` output levels, ``F`` = ``out_channels``. Input: one map
 per backbone stage, (N, in_channels[i], H_i, W_i); output: L maps (N, F, H_l, W_l), the extra
@@ -63,8 +63,9 @@ class FPN(BaseModule):
         if end_level == -1 or end_level == self.num_ins - 1:
             self.backbone_end_level = self.num_ins
             if num_outs < self.num_ins - start_level:
-                raise ValueError(f'num_outs={num_outs} is smaller than the {self.num_ins - start_level} '
-                                 f'backbone levels used (in_channels={self.in_channels}, '
+                raise ValueError(f'num_outs={num_outs} is smaller than the '
+                                 f'{self.num_ins - start_level} backbone levels used '
+                                 f'(in_channels={self.in_channels}, '
                                  f'start_level={start_level}); raise num_outs or start_level')
         else:
             self.backbone_end_level = end_level + 1
@@ -109,7 +110,7 @@ class FPN(BaseModule):
                     norm_cfg=norm_cfg, act_cfg=act_cfg, inplace=False))
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
-        """``len(in_channels)`` maps (N, in_channels[i], H_i, W_i) → ``num_outs`` maps (N, F, ., .)."""
+        """``len(in_channels)`` maps (N, in_channels[i], H_i, W_i) → ``num_outs`` (N, F, ., .)."""
         if len(inputs) != self.num_ins:
             raise ValueError(f'FPN was built for {self.num_ins} inputs (in_channels='
                              f'{self.in_channels}) but got {len(inputs)}; check the '

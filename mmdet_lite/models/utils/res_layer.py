@@ -1,4 +1,4 @@
-"""``ResLayer``: one ResNet stage, a stack of residual blocks (mmdet 2.x ``models/utils/res_layer.py``)."""
+"""``ResLayer``: one ResNet stage, a stack of residual blocks (mmdet 2.x ``ResLayer``)."""
 from typing import Optional, Type
 
 from mmcv.cnn import build_conv_layer

@@ -1,6 +1,5 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 from torchvision.ops import batched_nms as tv_batched_nms
