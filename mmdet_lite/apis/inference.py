@@ -18,7 +18,10 @@ from mmengine.config import Config
 from torch import nn
 
 from ..core.visualization import unpack_det_result
+from ..datasets import CocoDataset
 from ..datasets.collate import mmdet_collate
+from ..datasets.pipelines import Compose
+from ..engine import load_checkpoint
 from ..models import build_detector
 
 ImageInput = Union[str, Path, np.ndarray]
@@ -39,11 +42,6 @@ def _classes_in_checkpoint(checkpoint: Dict) -> Optional[Tuple[str, ...]]:
     if dataset_meta.get('classes') is not None:
         return tuple(dataset_meta['classes'])
     return None
-
-
-def _coco_classes() -> Tuple[str, ...]:
-    from ..datasets import CocoDataset
-    return tuple(CocoDataset.CLASSES)
 
 
 def init_detector(config: Union[str, Path, Config],
@@ -91,13 +89,12 @@ def init_detector(config: Union[str, Path, Config],
     model = build_detector(config.model, test_cfg=config.get('test_cfg'))
 
     if checkpoint is not None:
-        from ..engine import load_checkpoint
         ckpt = load_checkpoint(model, str(checkpoint), map_location='cpu')
         classes = _classes_in_checkpoint(ckpt)
         if classes is None:
             warnings.warn(f"checkpoint {str(checkpoint)!r} has no class names in its meta "
                           "(meta['CLASSES']); using COCO's 80 class names")
-            classes = _coco_classes()
+            classes = tuple(CocoDataset.CLASSES)
         model.CLASSES = classes
     model.cfg = config
     model.to(device)
@@ -126,7 +123,6 @@ def _test_pipeline_cfg(cfg: Config) -> List[dict]:
 def build_test_pipelines(cfg: Config) -> Tuple[Any, Any]:
     """The test pipeline for image files and its copy for BGR arrays (``LoadImageFromWebcam``
     instead of ``LoadImageFromFile``, as mmdetection 2.x)."""
-    from ..datasets.pipelines import Compose
     file_steps = _test_pipeline_cfg(cfg)
     array_steps = copy.deepcopy(file_steps)
     file_steps[0]['type'] = FILE_LOADER

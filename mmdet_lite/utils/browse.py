@@ -8,6 +8,9 @@ import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.utils import ProgressBar
+
+from ..core.visualization import imshow_det_bboxes
 
 DEFAULT_SKIP_TYPES = ('DefaultFormatBundle', 'Normalize', 'Collect')
 
@@ -90,10 +93,6 @@ def browse_dataset(dataset: Any, output_dir: Optional[str] = None, show: bool = 
                    show_interval: float = 2) -> List[str]:
     """Draw the ground truth of every sample of ``dataset`` (one file per image in
     ``output_dir``, named after the image; and/or shown in a window). Returns the files."""
-    from mmengine.utils import ProgressBar
-
-    from ..core.visualization import imshow_det_bboxes
-
     class_names = tuple(dataset.CLASSES)
     palette = getattr(dataset, 'PALETTE', None)
     written: List[str] = []

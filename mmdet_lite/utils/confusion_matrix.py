@@ -13,6 +13,7 @@ from typing import Any, List, Optional, Sequence
 
 import numpy as np
 import torch
+from mmengine.utils import ProgressBar
 from torchvision.ops import box_iou, nms
 
 # Globals a results pickle (lists/tuples of numpy arrays, RLE dicts) may need, nothing else.
@@ -99,7 +100,6 @@ def calculate_confusion_matrix(dataset: Any, results: Sequence[Any], score_thr: 
                                tp_iou_thr: float = 0.5) -> np.ndarray:
     """The (K + 1, K + 1) confusion matrix of ``results`` (one per image, in dataset order)
     against ``dataset.get_ann_info(i)``."""
-    from mmengine.utils import ProgressBar
     num_classes = len(dataset.CLASSES)
     if len(dataset) != len(results):
         raise ValueError(f'{len(results)} results for a dataset of {len(dataset)} images; the '

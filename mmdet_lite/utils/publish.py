@@ -7,6 +7,8 @@ from typing import Dict
 
 import torch
 
+from ..engine import load_checkpoint_safely
+
 # Training-state entries of mmengine (and mmcv 1.x) checkpoints that inference does not need.
 TRAINING_STATE_KEYS = ('optimizer', 'message_hub', 'param_schedulers', 'ema_state_dict')
 
@@ -33,7 +35,6 @@ def publish_checkpoint(in_file: str, out_file: str) -> str:
     Returns:
         The path of the published file.
     """
-    from ..engine import load_checkpoint_safely
     checkpoint = strip_training_state(load_checkpoint_safely(in_file))
     stem = out_file[:-4] if out_file.endswith('.pth') else out_file
     folder = osp.dirname(osp.abspath(out_file))
