@@ -29,6 +29,19 @@ class TrainingLog:
     train: List[Dict[str, float]] = field(default_factory=list)
     val: List[Dict[str, float]] = field(default_factory=list)
 
+    @property
+    def name(self) -> str:
+        """Short name for legends: the run's timestamp folder for mmengine's
+        ``<timestamp>/vis_data/scalars.json``, else the file name."""
+        parts = []
+        for path in self.path.split(' + '):
+            folder = osp.dirname(path)
+            if osp.basename(folder) == 'vis_data':
+                parts.append(osp.basename(osp.dirname(folder)))
+            else:
+                parts.append(osp.basename(path))
+        return '+'.join(parts)
+
     def keys(self, mode: str) -> List[str]:
         """Logged quantities of ``mode`` ('train' or 'val'), bookkeeping keys excluded."""
         records = self.train if mode == 'train' else self.val
@@ -109,6 +122,22 @@ def load_json_logs(paths: Sequence[str]) -> List[TrainingLog]:
     return [load_json_log(p) for p in paths]
 
 
+def merge_logs(logs: Sequence[TrainingLog]) -> TrainingLog:
+    """One log from the parts of a resumed run (mmengine starts a new timestamped log when
+    training resumes; the iteration and epoch numbers continue). Records are ordered by
+    iteration (training) and epoch (validation); a repeated one keeps the latest part's."""
+    if not logs:
+        raise ValueError('no log to merge')
+    train: Dict[float, Dict[str, float]] = {}
+    val: Dict[float, Dict[str, float]] = {}
+    for log in logs:
+        train.update((r['iter'], r) for r in log.train)
+        val.update((r.get('epoch', r.get('iter')), r) for r in log.val)
+    return TrainingLog(path=' + '.join(log.path for log in logs),
+                       train=[train[k] for k in sorted(train)],
+                       val=[val[k] for k in sorted(val)])
+
+
 def _match_key(log: TrainingLog, key: str, mode: str) -> Optional[str]:
     """``key`` itself, or the one logged key ending in ``/key`` (prefixed metrics)."""
     keys = log.keys(mode)
@@ -151,7 +180,7 @@ def plot_curve(logs: Sequence[TrainingLog], keys: Sequence[str],
     Args:
         logs: Parsed logs (:func:`load_json_log`).
         keys: Quantities to plot, e.g. ``['loss_cls', 'loss_bbox', 'bbox_mAP']``.
-        legend: One label per (log, key) pair, logs outer; default ``<log file>_<key>``.
+        legend: One label per (log, key) pair, logs outer; default ``<log name>_<key>``.
         title: Figure title.
         out_file: Save the figure there (.png, .jpg, .pdf, ...).
         fig: Draw into this matplotlib Figure (e.g. ``plt.figure()`` to show it); default a
@@ -173,7 +202,7 @@ def plot_curve(logs: Sequence[TrainingLog], keys: Sequence[str],
         for j, key in enumerate(keys):
             c = curve(log, key)
             c['label'] = (legend[i * len(keys) + j] if legend is not None else
-                          f'{osp.basename(log.path)}_{key}')
+                          f'{log.name}_{key}')
             curves.append(c)
     xlabels = [x for x in ('iter', 'epoch') if any(c['xlabel'] == x for c in curves)]
     if fig is None:

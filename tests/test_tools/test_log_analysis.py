@@ -4,7 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from mmdet_lite.utils.log_analysis import cal_train_time, curve, load_json_log, plot_curve
+from mmdet_lite.utils.log_analysis import (cal_train_time, curve, load_json_log, merge_logs,
+                                           plot_curve)
 
 
 def _write_lines(path, records):
@@ -88,7 +89,23 @@ def test_plot_curve_two_panels_and_legend_check(mmengine_log, tmp_path):
     fig = plot_curve([log], ['loss_cls', 'bbox_mAP'], title='t', out_file=str(out))
     assert out.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
     labels = [ax.get_legend_handles_labels()[1] for ax in fig.axes]
-    assert labels == [['scalars.json_loss_cls'], ['scalars.json_bbox_mAP']]
+    assert labels == [['20240101_000000_loss_cls'], ['20240101_000000_bbox_mAP']]
     assert [ax.get_xlabel() for ax in fig.axes] == ['iter', 'epoch']
     with pytest.raises(ValueError, match='legend'):
         plot_curve([log], ['loss_cls', 'bbox_mAP'], legend=['only one'])
+
+
+def test_merge_the_parts_of_a_resumed_run(tmp_path):
+    first = load_json_log(_write_lines(tmp_path / 'a.json', [
+        dict(loss=1.0, time=0.1, epoch=1, iter=1, step=1),
+        dict(loss=0.9, time=0.1, epoch=1, iter=2, step=2),
+        dict(bbox_mAP=0.1, step=1)]))
+    second = load_json_log(_write_lines(tmp_path / 'b.json', [  # resumed from epoch 1
+        dict(loss=0.8, time=0.1, epoch=2, iter=3, step=3),
+        dict(loss=0.7, time=0.1, epoch=2, iter=4, step=4),
+        dict(bbox_mAP=0.3, step=2)]))
+    merged = merge_logs([second, first])
+    np.testing.assert_array_equal(curve(merged, 'loss')['x'], [1, 2, 3, 4])
+    np.testing.assert_allclose(curve(merged, 'loss')['y'], [1.0, 0.9, 0.8, 0.7])
+    np.testing.assert_allclose(curve(merged, 'bbox_mAP')['y'], [0.1, 0.3])
+    assert merged.name == 'b.json+a.json'

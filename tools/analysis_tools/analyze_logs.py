@@ -10,7 +10,8 @@ the newest run is used) or an mmdetection 2.x ``*.log.json``.
 import argparse
 from typing import List, Optional
 
-from mmdet_lite.utils.log_analysis import cal_train_time, load_json_logs, plot_curve
+from mmdet_lite.utils.log_analysis import (cal_train_time, load_json_logs, merge_logs,
+                                           plot_curve)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -24,6 +25,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                       help='one label per (log, key) pair, logs outer')
     plot.add_argument('--out', default=None, help='image file to save (.png, .jpg, .pdf)')
     plot.add_argument('--show', action='store_true', help='open a window (needs a display)')
+    plot.add_argument('--merge', action='store_true',
+                      help='the logs are consecutive parts of one resumed run: plot them as one')
     timing = sub.add_parser('cal_train_time', help='iteration time statistics')
     timing.add_argument('json_logs', nargs='+', help='json log files (or work dirs)')
     timing.add_argument('--include-outliers', action='store_true',
@@ -38,6 +41,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
     logs = load_json_logs(args.json_logs)
     if args.task == 'plot_curve':
+        if args.merge:
+            logs = [merge_logs(logs)]
         plot_curve(logs, args.keys, legend=args.legend, title=args.title,
                out_file=args.out)
         for log in logs:
