@@ -200,7 +200,12 @@ class FCNMaskHead(BaseModule):
         out_dtype = torch.bool if threshold >= 0 else torch.uint8
         im_mask = torch.zeros(num, img_h, img_w, device=device, dtype=out_dtype)
 
-        if self.mask_paste == 'torchvision':
+        if self.mask_paste == 'torchvision' and threshold >= 0:
+            # Binarised box by box straight into im_mask: no full-image float masks.
+            paste_masks_torchvision(mask_prob, bboxes, img_h, img_w, out=im_mask,
+                                    threshold=threshold)
+            chunks = []
+        elif self.mask_paste == 'torchvision':
             chunks = [torch.arange(num, device=device)]
         elif device.type == 'cpu':
             # On CPU each box pastes only its own region, one box at a time (fast, little memory).

@@ -9,7 +9,7 @@ Two conventions are available:
   pixel, enlarge the box by the same ratio, round it to integers, resize the mask to the
   rounded box with ``F.interpolate`` and copy it in.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -55,10 +55,21 @@ def paste_masks_grid_sample(masks: Tensor, boxes: Tensor, img_h: int, img_w: int
 
 
 def paste_masks_torchvision(masks: Tensor, boxes: Tensor, img_h: int, img_w: int,
-                            padding: int = 1) -> Tensor:
-    """torchvision's convention: ``masks`` (N, 1, M, M), ``boxes`` (N, 4) → (N, img_h, img_w)."""
+                            padding: int = 1, out: Optional[Tensor] = None,
+                            threshold: Optional[float] = None) -> Tensor:
+    """torchvision's convention: ``masks`` (N, 1, M, M), ``boxes`` (N, 4) → (N, img_h, img_w).
+
+    With ``threshold`` each box region is binarised (``>= threshold``) as it is pasted, so no
+    full-image float masks are made. ``out`` (N, img_h, img_w), zero-filled, receives the
+    result (bool with ``threshold``, else float); by default a new tensor is returned.
+    """
     num, _, mask_h, mask_w = masks.shape
-    out = masks.new_zeros((num, img_h, img_w), dtype=torch.float32)
+    if out is None:
+        out = masks.new_zeros((num, img_h, img_w),
+                              dtype=torch.float32 if threshold is None else torch.bool)
+    elif tuple(out.shape) != (num, img_h, img_w):
+        raise ValueError(f'paste_masks_torchvision: out has shape {tuple(out.shape)}, expected '
+                         f'{(num, img_h, img_w)}')
     if num == 0:
         return out
     padded = F.pad(masks.to(torch.float32), (padding, padding, padding, padding))
@@ -81,6 +92,7 @@ def paste_masks_torchvision(masks: Tensor, boxes: Tensor, img_h: int, img_w: int
         y_start, y_end = max(by0, 0), min(by1 + 1, img_h)
         if x_end <= x_start or y_end <= y_start:
             continue
-        out[i, y_start:y_end, x_start:x_end] = resized[y_start - by0:y_end - by0,
-                                                       x_start - bx0:x_end - bx0]
+        region = resized[y_start - by0:y_end - by0, x_start - bx0:x_end - bx0]
+        out[i, y_start:y_end, x_start:x_end] = region if threshold is None else (
+            region >= threshold)
     return out
