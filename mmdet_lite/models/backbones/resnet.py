@@ -56,7 +56,8 @@ class BasicBlock(nn.Module):
         out = self.relu(self.norm1(self.conv1(x)))
         out = self.norm2(self.conv2(out))
         identity = x if self.downsample is None else self.downsample(x)
-        return out + identity
+        out += identity  # in place: no new feature-map allocation (norm outputs are not saved)
+        return out
 
     def forward(self, x: Tensor) -> Tensor:
         if self.with_cp and x.requires_grad:
@@ -121,7 +122,8 @@ class Bottleneck(nn.Module):
         out = self.relu(self.norm2(self.conv2(out)))
         out = self.norm3(self.conv3(out))
         identity = x if self.downsample is None else self.downsample(x)
-        return out + identity
+        out += identity  # in place: no new feature-map allocation (norm outputs are not saved)
+        return out
 
     def forward(self, x: Tensor) -> Tensor:
         if self.with_cp and x.requires_grad:
