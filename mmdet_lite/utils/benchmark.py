@@ -155,12 +155,15 @@ def build_benchmark_models(config, checkpoint: Optional[str] = None,
 
 def run_benchmark(config, checkpoint: Optional[str] = None, compare_torchvision: bool = False,
                   shape: Sequence[int] = (800, 1216), num_images: int = 3, warmup: int = 1,
-                  device: str = 'cpu', threads: Optional[int] = None, seed: int = 0) -> dict:
+                  device: str = 'cpu', threads: Optional[int] = None, seed: int = 0,
+                  fuse_conv_bn: bool = False) -> dict:
     """Median latency over ``num_images`` images after ``warmup`` ones (design: tools thin).
 
     Returns ``dict(device, threads, shape, num_images, warmup, rows=[dict(name, median_s,
     mean_s, min_s, dets_per_img)], ratio)`` where ``ratio`` = mmdet_lite / torchvision median
-    (None without ``compare_torchvision``).
+    (None without ``compare_torchvision``). ``fuse_conv_bn`` folds mmdet_lite's eval-mode BN
+    layers into the preceding convs (``mmcv.cnn.fuse_conv_bn``, mmdetection 2.x's
+    ``--fuse-conv-bn``); torchvision's model is left as torchvision runs it.
     """
     if len(shape) != 2 or min(shape) < 32:
         raise ValueError(f'--shape must be two sizes (H W) of at least 32, got {shape}')
@@ -174,6 +177,9 @@ def run_benchmark(config, checkpoint: Optional[str] = None, compare_torchvision:
     height, width = int(shape[0]), int(shape[1])
     model, tv_model = build_benchmark_models(config, checkpoint, compare_torchvision, seed,
                                              device)
+    if fuse_conv_bn:
+        from mmcv.cnn import fuse_conv_bn as fuse
+        model = fuse(model)
     inputs = [img.to(dev) for img in make_benchmark_inputs(height, width, warmup + num_images,
                                                            seed)]
 
@@ -186,7 +192,7 @@ def run_benchmark(config, checkpoint: Optional[str] = None, compare_torchvision:
         dets = torchvision_detect(tv_model, img, [(height, width)])
         return int(dets[0]['boxes'].shape[0])
 
-    runners = [('mmdet_lite', run_mmdet)]
+    runners = [('mmdet_lite (conv+bn fused)' if fuse_conv_bn else 'mmdet_lite', run_mmdet)]
     if tv_model is not None:
         runners.append(('torchvision', run_tv))
     times: Dict[str, List[float]] = {name: [] for name, _ in runners}

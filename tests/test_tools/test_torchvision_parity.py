@@ -126,8 +126,8 @@ def _run_both(kind: str, tv_model, sizes) -> List[dict]:
 
 def test_mask_rcnn_parity_two_image_batch():
     # Different image sizes in one padded batch: per-image clipping, anchor strides from the
-    # padded size (416 // 7 = 59 on P6), masks pasted at each image's own size.
-    stats = _run_both('mask', _tv_model(with_mask=True), [(320, 416), (288, 352)])
+    # padded size (352 // 6 = 58 on P6), masks pasted at each image's own size.
+    stats = _run_both('mask', _tv_model(with_mask=True), [(256, 352), (224, 288)])
     print('mask parity', stats)
     assert min(s['num'] for s in stats) >= 20  # several real detections in each image
     for s in stats:
@@ -137,7 +137,7 @@ def test_mask_rcnn_parity_two_image_batch():
 
 
 def test_faster_rcnn_parity():
-    stats = _run_both('faster', _tv_model(with_mask=False, seed=1), [(256, 352)])
+    stats = _run_both('faster', _tv_model(with_mask=False, seed=1), [(224, 320)])
     print('faster parity', stats)
     assert stats[0]['num'] >= 20
     assert stats[0]['box'] <= 0.01 and stats[0]['score'] <= 1e-4
@@ -269,6 +269,10 @@ def test_benchmark_smoke():
     report = run_benchmark(CONFIGS['faster'], compare_torchvision=True, shape=(64, 96),
                            num_images=1, warmup=0)
     assert [row['name'] for row in report['rows']] == ['mmdet_lite', 'torchvision']
+    fused = run_benchmark(CONFIGS['faster'], compare_torchvision=True, shape=(64, 96),
+                          num_images=1, warmup=0, fuse_conv_bn=True)
+    assert fused['rows'][0]['name'] == 'mmdet_lite (conv+bn fused)'
+    assert fused['rows'][0]['dets_per_img'] == report['rows'][0]['dets_per_img']
     assert report['rows'][0]['dets_per_img'] == report['rows'][1]['dets_per_img']
     assert report['ratio'] > 0 and report['threads'] == torch.get_num_threads()
     text = format_benchmark(report)

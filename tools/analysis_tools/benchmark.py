@@ -25,6 +25,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     parser.add_argument('--threads', type=int, default=None,
                         help='torch.set_num_threads (default: leave as is)')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='fold BN into convs in mmdet_lite\'s model (mmcv.cnn.fuse_conv_bn)')
     parser.add_argument('--seed', type=int, default=0, help='seed of inputs and random weights')
     return parser.parse_args()
 
@@ -33,7 +35,8 @@ def main() -> None:
     args = parse_args()
     report = run_benchmark(args.config, args.checkpoint, args.compare_torchvision,
                            shape=args.shape, num_images=args.num_images, warmup=args.warmup,
-                           device=args.device, threads=args.threads, seed=args.seed)
+                           device=args.device, threads=args.threads, seed=args.seed,
+                           fuse_conv_bn=args.fuse_conv_bn)
     print(format_benchmark(report))
 
 
