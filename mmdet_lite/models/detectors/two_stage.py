@@ -4,7 +4,7 @@ Shapes: ``N`` images, ``(H, W)`` the padded batch size, ``K_i`` proposals of ima
 """
 import copy
 import warnings
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence
 
 import torch
 from mmengine.config import ConfigDict

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torchvision.models.detection.roi_heads import paste_masks_in_image
 
-from mmdet_lite.core import BitmapMasks, SamplingResult  # noqa: F401 (SamplingResult: API check)
+from mmdet_lite.core import BitmapMasks
 from mmdet_lite.models.builder import build_head
 from mmdet_lite.models.roi_heads.mask_heads import (paste_masks_grid_sample,
                                                     paste_masks_torchvision)

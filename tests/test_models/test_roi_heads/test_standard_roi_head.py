@@ -99,7 +99,7 @@ def test_zero_proposals_and_no_gt_in_the_whole_batch():
                                 [torch.zeros(0, dtype=torch.long)] * 2,
                                 gt_masks=[empty_masks] * 2)
     assert set(losses) == {'loss_cls', 'acc', 'loss_bbox', 'loss_mask'}
-    assert all(float(v.sum()) == 0 for k, v in losses.items() if 'loss' in k)
+    assert all(v.sum().item() == 0 for k, v in losses.items() if 'loss' in k)
     # GT but zero proposals: the GT boxes alone are sampled as positives
     x, metas, _, gt_bboxes, gt_labels, gt_masks = _inputs()
     losses = head.forward_train(x, metas, [torch.zeros(0, 5)] * 2, gt_bboxes, gt_labels,

@@ -21,7 +21,8 @@ class SingleRoIExtractor(BaseRoIExtractor):
     [112, 224) → 1, [224, 448) → 2, ≥ 448 → 3.
 
     Args:
-        roi_layer: RoI layer config, e.g. ``dict(type='RoIAlign', output_size=7, sampling_ratio=0)``.
+        roi_layer: RoI layer config, e.g.
+            ``dict(type='RoIAlign', output_size=7, sampling_ratio=0)``.
         out_channels: channels of the features.
         featmap_strides: stride of each level, e.g. ``[4, 8, 16, 32]``.
         finest_scale: RoI scale mapped to the boundary of level 0.
