@@ -191,6 +191,7 @@ def plot_curve(logs: Sequence[TrainingLog], keys: Sequence[str],
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     if not keys:
         raise ValueError('give at least one key to plot, e.g. --keys loss_cls bbox_mAP')
@@ -216,6 +217,7 @@ def plot_curve(logs: Sequence[TrainingLog], keys: Sequence[str],
                 ax.plot(c['x'], c['y'], label=c['label'],
                         marker='o' if xlabel == 'epoch' else None, linewidth=1)
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
         ax.legend()
     if title:

@@ -18,22 +18,25 @@ def _mask(h, w, y0, y1, x0, x1):
 
 
 def test_box_outline_drawn_in_bbox_colour_inside_untouched():
-    img = np.zeros((120, 160, 3), dtype=np.uint8)
+    img = np.full((120, 160, 3), 100, dtype=np.uint8)
     bboxes = np.array([[20, 40, 100, 90, 0.9]], dtype=np.float32)
     out = imshow_det_bboxes(img, bboxes, np.array([0]), class_names=['thing'],
                             bbox_color='red', text_color='white', thickness=1)
     assert out.shape == img.shape and out.dtype == np.uint8
-    assert img.max() == 0, 'the input image must not be modified'
+    assert (img == 100).all(), 'the input image must not be modified'
     # bottom, left and right edges of the box (the label sits above the top-left corner)
     assert tuple(out[90, 60]) == (0, 0, 255)  # BGR red
     assert tuple(out[70, 20]) == (0, 0, 255)
     assert tuple(out[70, 100]) == (0, 0, 255)
-    assert out[41:90, 21:100].max() == 0  # inside the box
-    assert out[95:, :].max() == 0 and out[:, 105:].max() == 0  # outside box and label
-    # the label "thing|0.90": red background with white text, just above the box
+    assert (out[41:90, 21:100] == 100).all()  # inside the box
+    assert (out[95:, :] == 100).all() and (out[:, 105:] == 100).all()  # outside box and label
+    # the label "thing|0.90": white text on the image darkened to 20 %, just above the box
     above = out[:40, 20:100]
-    assert (above == (0, 0, 255)).all(axis=-1).sum() > 100
-    assert (above == (255, 255, 255)).all(axis=-1).sum() > 10
+    assert (above == 20).all(axis=-1).sum() > 100
+    assert (above == 255).all(axis=-1).sum() > 10
+    # no text colour given: the label is written in the box colour
+    out = imshow_det_bboxes(img, bboxes, np.array([0]), bbox_color='red', text_color=None)
+    assert (out[:40, 20:100] == (0, 0, 255)).all(axis=-1).sum() > 10
 
 
 def test_score_threshold_and_empty_input_draw_nothing():

@@ -1,5 +1,5 @@
 """Colours for drawing: named colours, per-class palettes (RGB tuples, as mmdetection 2.x)."""
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -74,10 +74,3 @@ def palette_val(palette: Sequence[RGB]) -> List[Tuple[float, float, float]]:
     """RGB colours in [0, 255] → matplotlib colours in [0, 1]."""
     return [tuple(c / 255 for c in color) for color in palette]  # type: ignore[misc]
 
-
-def contrast_text_color(rgb: Optional[RGB]) -> RGB:
-    """Black or white, whichever reads better on a background of colour ``rgb``."""
-    if rgb is None:
-        return (255, 255, 255)
-    luminance = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
-    return (0, 0, 0) if luminance > 140 else (255, 255, 255)
