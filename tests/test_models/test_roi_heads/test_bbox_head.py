@@ -246,3 +246,20 @@ def test_get_bboxes_without_boxes_and_agnostic():
                                             max_per_img=100))
     assert labels.tolist() == [1]
     torch.testing.assert_close(dets[0, :4], torch.tensor([10., 10., 30., 30.]))
+
+
+def test_refine_bboxes_regresses_by_class_and_drops_sampled_gts():
+    head = _head()
+    rois = torch.tensor([[0, 10., 10., 30., 30.], [0, 0., 0., 20., 40.], [1, 5., 5., 15., 25.]])
+    labels = torch.tensor([1, 3, 0])  # 3 = background: regressed with the last class
+    bbox_preds = torch.zeros(3, 12)
+    bbox_preds[0, 4:8] = torch.tensor([1., 0., 0., 0.])  # class 1: shift x by 0.1 * w
+    pos_is_gts = [torch.tensor([1], dtype=torch.uint8), torch.tensor([0], dtype=torch.uint8)]
+    metas = [dict(img_shape=(50, 50, 3)), dict(img_shape=(50, 50, 3))]
+    refined = head.refine_bboxes(rois, labels, bbox_preds, pos_is_gts, metas)
+    # image 0: RoI 0 was a sampled GT and is dropped; image 1 keeps its RoI unchanged
+    assert len(refined) == 2
+    torch.testing.assert_close(refined[0], rois[1:2, 1:])
+    torch.testing.assert_close(refined[1], rois[2:, 1:])
+    one = head.regress_by_class(rois[:1], labels[:1], bbox_preds[:1], metas[0])
+    torch.testing.assert_close(one, torch.tensor([[12., 10., 32., 30.]]))
