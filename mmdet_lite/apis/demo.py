@@ -9,6 +9,7 @@ import numpy as np
 from mmengine.utils import ProgressBar
 from torch import nn
 
+from ..core.visualization import has_display
 from .inference import inference_detector, result_to_dict
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
@@ -83,6 +84,8 @@ def detect_video(model: nn.Module, source: Union[str, int], out_file: Optional[s
 
     With ``show``, pressing ``q`` or Esc stops. Returns the number of frames processed.
     """
+    if show and not has_display():
+        raise RuntimeError('--show needs a display (DISPLAY is not set); use --out instead')
     capture = open_video_source(source)
     fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
     total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) if isinstance(source, str) else 0

@@ -5,9 +5,7 @@ Shapes: ``N`` images in a batch, ``n`` detections of one image, ``H``/``W`` its 
 """
 import asyncio
 import copy
-import os
 import os.path as osp
-import sys
 import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -17,7 +15,7 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from ..core.visualization import unpack_det_result
+from ..core.visualization import has_display, unpack_det_result
 from ..datasets import CocoDataset
 from ..datasets.collate import mmdet_collate
 from ..datasets.pipelines import Compose
@@ -199,11 +197,7 @@ def _display_available() -> bool:
     except ImportError:
         names = matplotlib.rcsetup.interactive_bk
     interactive = {name.lower() for name in names}
-    if backend not in interactive:
-        return False
-    if os.name == 'posix' and sys.platform != 'darwin':
-        return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
-    return True
+    return backend in interactive and has_display()
 
 
 def show_result_pyplot(model: nn.Module,

@@ -61,7 +61,8 @@ def _read_video(path):
     return frames
 
 
-def test_video_demo_keeps_frame_count_and_size(tiny_shapes_checkpoint, tmp_path, one_thread):
+def test_video_demo_keeps_frame_count_and_size(tiny_shapes_checkpoint, tmp_path, one_thread,
+                                               monkeypatch):
     config, checkpoint, _, data_root = tiny_shapes_checkpoint
     frames = [mmcv.imread(osp.join(data_root, 'train', f'{i:06d}.png')) for i in range(4)]
     frames = [mmcv.imresize(f, (96, 64)) for f in frames]
@@ -85,5 +86,9 @@ def test_video_demo_keeps_frame_count_and_size(tiny_shapes_checkpoint, tmp_path,
     assert len(_read_video(out)) == 2
     with pytest.raises(SystemExit):
         demo.main([str(video), config, checkpoint])  # neither --out nor --show
+    monkeypatch.delenv('DISPLAY', raising=False)
+    monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
+    with pytest.raises(RuntimeError, match='needs a display'):
+        demo.main([str(video), config, checkpoint, '--show'])
     with pytest.raises(FileNotFoundError, match='missing.mp4'):
         demo.main([str(tmp_path / 'missing.mp4'), config, checkpoint, '--out', str(out)])

@@ -174,3 +174,5 @@ def test_drawn_image_has_input_size_and_differs_on_the_box(model, val_images, tm
     assert mmcv.imread(str(out_file)).shape == img.shape
     import matplotlib.pyplot as plt
     assert not plt.get_fignums(), 'headless: no figure may be opened'
+    with pytest.raises(RuntimeError, match='needs a display'):
+        show_result_pyplot(model, img, result, show=True)

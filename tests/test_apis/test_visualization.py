@@ -158,3 +158,11 @@ def test_imshow_gt_det_bboxes_overlay_and_stacked():
     assert tuple(stacked[90, 30]) == (255, 102, 61) and tuple(stacked[190, 90]) == (72, 101, 241)
     assert tuple(stacked[190, 30]) == (40, 40, 40)  # no ground truth on the detection half
     assert color_val_matplotlib('red') == (1.0, 0.0, 0.0)
+
+
+def test_show_without_display_raises_instead_of_aborting(monkeypatch):
+    monkeypatch.delenv('DISPLAY', raising=False)
+    monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
+    monkeypatch.setattr('sys.platform', 'linux')
+    with pytest.raises(RuntimeError, match='needs a display'):
+        imshow_det_bboxes(np.zeros((10, 10, 3), np.uint8), show=True)

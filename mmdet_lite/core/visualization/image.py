@@ -3,7 +3,9 @@
 Everything works headless: nothing opens a window unless ``show=True`` is asked for.
 Shapes: ``n`` detections, ``H``/``W`` the image size. Images are BGR uint8 (OpenCV/mmcv).
 """
+import os
 import os.path as osp
+import sys
 from typing import Any, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -57,13 +59,24 @@ def _bgr(rgb: Sequence[int]) -> tuple:
     return (int(rgb[2]), int(rgb[1]), int(rgb[0]))
 
 
+def has_display() -> bool:
+    """Whether a window can be opened: on Linux an X11 or Wayland display must be set (without
+    one, OpenCV's Qt GUI aborts the whole process instead of raising)."""
+    if sys.platform.startswith('linux'):
+        return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
+    return True
+
+
 def _show(img: np.ndarray, win_name: str, wait_time: int) -> None:
+    if not has_display():
+        raise RuntimeError('show=True needs a display (DISPLAY is not set); on a headless '
+                           'machine pass out_file=... instead')
     try:
         cv2.imshow(win_name or 'image', img)
         cv2.waitKey(wait_time)
     except cv2.error as err:
-        raise RuntimeError('show=True needs a display and an OpenCV build with GUI support; '
-                           'on a headless machine pass out_file=... instead') from err
+        raise RuntimeError('show=True needs an OpenCV build with GUI support; pass '
+                           'out_file=... instead') from err
 
 
 def _draw_label(img: np.ndarray, text: str, x1: int, y1: int, text_rgb: Sequence[int],
