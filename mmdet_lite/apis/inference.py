@@ -172,11 +172,15 @@ def inference_detector(model: nn.Module, imgs: Union[ImageInput, Sequence[ImageI
     for start in range(0, len(images), step):
         samples = [_prepare_one(img, file_pipeline, array_pipeline)
                    for img in images[start:start + step]]
-        data = mmdet_collate(samples)
-        data = model.data_preprocessor(data, False)
-        with torch.no_grad():
-            results.extend(model(img=data['img'], img_metas=data['img_metas'],
-                                 return_loss=False, rescale=True))
+        img0 = samples[0]['img']
+        # test-time augmentation (several views per image) runs one image per forward
+        groups = ([[s] for s in samples] if isinstance(img0, (list, tuple)) and len(img0) > 1
+                  else [samples])
+        for group in groups:
+            data = model.data_preprocessor(mmdet_collate(group), False)
+            with torch.no_grad():
+                results.extend(model(img=data['img'], img_metas=data['img_metas'],
+                                     return_loss=False, rescale=True))
     return results if is_batch else results[0]
 
 

@@ -176,3 +176,15 @@ def test_drawn_image_has_input_size_and_differs_on_the_box(model, val_images, tm
     assert not plt.get_fignums(), 'headless: no figure may be opened'
     with pytest.raises(RuntimeError, match='needs a display'):
         show_result_pyplot(model, img, result, show=True)
+
+
+def test_test_time_augmentation_runs_image_by_image(tiny_shapes_checkpoint, val_images,
+                                                    one_thread):
+    config, checkpoint, _, _ = tiny_shapes_checkpoint
+    model = init_detector(config, checkpoint, device='cpu',
+                          cfg_options={'data.test.pipeline.1.flip': True})
+    results = inference_detector(model, val_images)
+    assert len(results) == 2
+    for path, result in zip(val_images, results):
+        _check_result(result, mmcv.imread(path).shape)
+        _assert_same_result(result, inference_detector(model, path), atol=1e-5)
