@@ -7,7 +7,9 @@ from typing import Tuple, Union
 import torch
 from torch import nn
 from torch.nn.modules.utils import _pair
-from torchvision.ops import roi_align, roi_pool
+from torchvision.ops import roi_pool
+
+from .roi_align_function import roi_align_fast_backward
 
 Tensor = torch.Tensor
 
@@ -40,8 +42,8 @@ class RoIAlign(nn.Module):
 
     def forward(self, input: Tensor, rois: Tensor) -> Tensor:
         """input (N, C, H, W), rois (K, 5) -> (K, C, out_h, out_w)."""
-        return roi_align(input, rois.to(input.dtype), self.output_size, self.spatial_scale,
-                         self.sampling_ratio, self.aligned)
+        return roi_align_fast_backward(input, rois.to(input.dtype), self.output_size,
+                                       self.spatial_scale, self.sampling_ratio, self.aligned)
 
     def extra_repr(self) -> str:
         return (f'output_size={self.output_size}, spatial_scale={self.spatial_scale}, '
