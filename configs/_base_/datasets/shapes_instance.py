@@ -3,7 +3,7 @@
 dataset_type = 'ShapesDataset'
 data_root = 'data/shapes/'
 classes = ('circle', 'triangle', 'square', 'star')
-shapes_generation = dict(num_train=300, num_val=50, img_size=128, seed=0)
+_shapes_generation = dict(num_train=300, num_val=50, img_size=128, seed=0)
 img_norm_cfg = dict(
     mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
 train_pipeline = [
@@ -41,7 +41,7 @@ data = dict(
         img_prefix='',
         classes=classes,
         pipeline=train_pipeline,
-        **shapes_generation),
+        **_shapes_generation),
     val=dict(
         type=dataset_type,
         data_root=data_root,
@@ -49,7 +49,7 @@ data = dict(
         img_prefix='',
         classes=classes,
         pipeline=test_pipeline,
-        **shapes_generation),
+        **_shapes_generation),
     test=dict(
         type=dataset_type,
         data_root=data_root,
@@ -57,5 +57,5 @@ data = dict(
         img_prefix='',
         classes=classes,
         pipeline=test_pipeline,
-        **shapes_generation))
+        **_shapes_generation))
 evaluation = dict(interval=1, metric=['bbox', 'segm'], save_best='auto')

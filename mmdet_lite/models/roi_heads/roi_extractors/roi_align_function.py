@@ -96,7 +96,8 @@ def roi_align_matrix(rois: Tensor, feat_shape: Tuple[int, int, int, int],
     rows = rows[..., None].expand_as(cols)
     indices = torch.stack([rows.reshape(-1), cols.reshape(-1)])
     return torch.sparse_coo_tensor(indices, vals.reshape(-1),
-                                   (len(rois) * out_h * out_w, num_imgs * height * width))
+                                   (len(rois) * out_h * out_w, num_imgs * height * width),
+                                   check_invariants=False)
 
 
 class RoIAlignSparseGrad(torch.autograd.Function):
