@@ -16,13 +16,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from .torchvision_convert import (ABSENT_CLASS_BIAS, convert_mmdet_to_torchvision_state_dict, default_class_ids,
-                                  torchvision_to_mmdet_checkpoint)
+from .torchvision_convert import (ABSENT_CLASS_BIAS, convert_mmdet_to_torchvision_state_dict,
+                                  default_class_ids, torchvision_to_mmdet_checkpoint)
 from .torchvision_runner import build_torchvision_detector, torchvision_detect
 
 Tensor = torch.Tensor
 
-__all__ = ['boost_torchvision_detections', 'make_benchmark_inputs', 'run_benchmark', 'format_benchmark']
+__all__ = ['boost_torchvision_detections', 'build_benchmark_models', 'make_benchmark_inputs',
+           'mmdet_img_metas', 'run_benchmark', 'format_benchmark']
 
 _IMG_MEAN = (123.675, 116.28, 103.53)
 _IMG_STD = (58.395, 57.12, 57.375)
@@ -73,8 +74,9 @@ def make_benchmark_inputs(height: int, width: int, num_images: int,
 
 def mmdet_img_metas(height: int, width: int) -> List[dict]:
     """img_metas (design §3.3) of one un-rescaled, unpadded (H, W) image."""
-    return [dict(filename='benchmark.jpg', ori_filename='benchmark.jpg', ori_shape=(height, width, 3),
-                 img_shape=(height, width, 3), pad_shape=(height, width, 3),
+    return [dict(filename='benchmark.jpg', ori_filename='benchmark.jpg',
+                 ori_shape=(height, width, 3), img_shape=(height, width, 3),
+                 pad_shape=(height, width, 3),
                  scale_factor=np.ones(4, dtype=np.float32), flip=False, flip_direction=None,
                  batch_input_shape=(height, width),
                  img_norm_cfg=dict(mean=np.array(_IMG_MEAN, dtype=np.float32),

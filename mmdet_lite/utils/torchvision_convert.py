@@ -3,21 +3,20 @@
 torchvision's ``fasterrcnn_resnet50_fpn`` / ``maskrcnn_resnet50_fpn`` state dicts map onto the
 modules that ``configs/torchvision/{faster,mask}_rcnn_r50_fpn_tv.py`` build:
 
-==========================================================  ===========================================
-torchvision                                                 mmdet_lite
-==========================================================  ===========================================
-``backbone.body.*`` (BatchNorm2d or FrozenBatchNorm2d)      ``backbone.*`` (BN, ``num_batches_tracked``
-                                                            added as 0 when the source has none)
-``backbone.fpn.inner_blocks.i[.0]``                         ``neck.lateral_convs.i.conv``
-``backbone.fpn.layer_blocks.i[.0]``                         ``neck.fpn_convs.i.conv``
-``rpn.head.conv[.0.0]`` / ``cls_logits`` / ``bbox_pred``    ``rpn_head.rpn_conv`` / ``rpn_cls`` / ``rpn_reg``
-``roi_heads.box_head.fc6`` / ``fc7``                        ``roi_head.bbox_head.shared_fcs.0`` / ``.1``
-``roi_heads.box_predictor.cls_score`` (K+1 rows, bg first)  ``roi_head.bbox_head.fc_cls`` (C+1, bg last)
-``roi_heads.box_predictor.bbox_pred`` (4 (K+1) rows)        ``roi_head.bbox_head.fc_reg`` (4 C rows)
-``roi_heads.mask_head.i[.0]`` / ``mask_fcn{i+1}``           ``roi_head.mask_head.convs.i.conv``
-``roi_heads.mask_predictor.conv5_mask``                     ``roi_head.mask_head.upsample``
-``roi_heads.mask_predictor.mask_fcn_logits`` (K+1)          ``roi_head.mask_head.conv_logits`` (C)
-==========================================================  ===========================================
+* ``backbone.body.*`` (BatchNorm2d or FrozenBatchNorm2d) → ``backbone.*`` (BN; a missing
+  ``num_batches_tracked`` is added as 0)
+* ``backbone.fpn.inner_blocks.i[.0]`` → ``neck.lateral_convs.i.conv``
+* ``backbone.fpn.layer_blocks.i[.0]`` → ``neck.fpn_convs.i.conv``
+* ``rpn.head.conv[.0.0]`` / ``cls_logits`` / ``bbox_pred`` → ``rpn_head.rpn_conv`` /
+  ``rpn_cls`` / ``rpn_reg``
+* ``roi_heads.box_head.fc6`` / ``fc7`` → ``roi_head.bbox_head.shared_fcs.0`` / ``.1``
+* ``roi_heads.box_predictor.cls_score`` (K + 1 rows, background first) →
+  ``roi_head.bbox_head.fc_cls`` (C + 1 rows, background last)
+* ``roi_heads.box_predictor.bbox_pred`` (4 (K + 1) rows) → ``roi_head.bbox_head.fc_reg``
+  (4 C rows)
+* ``roi_heads.mask_head.i[.0]`` / ``mask_fcn{i+1}`` → ``roi_head.mask_head.convs.i.conv``
+* ``roi_heads.mask_predictor.conv5_mask`` → ``roi_head.mask_head.upsample``
+* ``roi_heads.mask_predictor.mask_fcn_logits`` (K + 1) → ``roi_head.mask_head.conv_logits`` (C)
 
 Class layout: torchvision's COCO models have 91 outputs, index 0 the background and indices
 1..90 the COCO category ids, ten of which are unused ('N/A'). mmdet_lite keeps the 80 used ids
@@ -36,8 +35,9 @@ Tensor = torch.Tensor
 
 __all__ = [
     'ABSENT_CLASS_BIAS', 'TV_COCO_CATEGORIES', 'coco_class_ids',
-    'convert_mmdet_to_torchvision_state_dict', 'default_class_ids', 'convert_torchvision_state_dict',
-    'torchvision_to_mmdet_checkpoint', 'torchvision_labels_to_mmdet',
+    'convert_mmdet_to_torchvision_state_dict', 'default_class_ids',
+    'convert_torchvision_state_dict', 'torchvision_to_mmdet_checkpoint',
+    'torchvision_labels_to_mmdet',
 ]
 
 

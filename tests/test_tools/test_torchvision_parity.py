@@ -213,7 +213,8 @@ def test_convert_frozen_bn_and_legacy_names_and_custom_classes():
         key = key.replace('rpn.head.conv.0.0.', 'rpn.head.conv.')
         key = key.replace('backbone.fpn.inner_blocks.0.0.', 'backbone.fpn.inner_blocks.0.')
         for i in range(4):
-            key = key.replace(f'roi_heads.mask_head.{i}.0.', f'roi_heads.mask_head.mask_fcn{i + 1}.')
+            key = key.replace(f'roi_heads.mask_head.{i}.0.',
+                              f'roi_heads.mask_head.mask_fcn{i + 1}.')
         legacy['module.' + key] = value
     new = convert_torchvision_state_dict(tv_sd)
     old = convert_torchvision_state_dict(dict(model=legacy))
