@@ -13,6 +13,7 @@ force_cpu_if_asked()
 
 import mmengine  # noqa: E402
 import torch  # noqa: E402
+from mmcv.cnn import fuse_conv_bn  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dist import get_dist_info  # noqa: E402
 from mmengine.registry import DefaultScope  # noqa: E402
@@ -37,6 +38,8 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='output result file in pickle format')
     parser.add_argument('--gpu-ids', type=int, nargs='+', help='(deprecated, 2.x)')
     parser.add_argument('--gpu-id', type=int, default=0, help='id of the gpu to use')
+    parser.add_argument('--fuse-conv-bn', action='store_true',
+                        help='fold BN layers into the preceding convs (faster inference)')
     parser.add_argument('--format-only', action='store_true',
                         help='only format the results (dataset.format_results), e.g. for a '
                         'test server')
@@ -106,6 +109,8 @@ def main(argv=None):
         model = build_detector(model_cfg, test_cfg=cfg.get('test_cfg'))
     checkpoint = load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.CLASSES = checkpoint_classes(checkpoint) or getattr(dataset, 'CLASSES', None)
+    if args.fuse_conv_bn:
+        model = fuse_conv_bn(model)
     model = model.to(device)
 
     if not distributed:

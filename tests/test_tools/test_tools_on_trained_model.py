@@ -6,6 +6,7 @@ import pickle
 import re
 
 import numpy as np
+import pytest
 import torch
 from mmengine.config import Config
 
@@ -139,3 +140,13 @@ def test_print_config_of_an_inherited_config(tiny_shapes_checkpoint, tmp_path, c
     assert reloaded.to_dict() == expected.to_dict()
     assert reloaded.model.backbone.depth == 18 and reloaded.data.samples_per_gpu == 4
     assert torch.is_grad_enabled()
+
+
+def test_test_tool_fuse_conv_bn_keeps_the_metrics(tiny_shapes_checkpoint, tmp_path, one_thread):
+    config, checkpoint, _, _ = tiny_shapes_checkpoint
+    tool = load_tool('tools/test.py')
+    plain = tool.main([config, checkpoint, '--eval', 'bbox', '--work-dir', str(tmp_path / 'a')])
+    fused = tool.main([config, checkpoint, '--eval', 'bbox', '--fuse-conv-bn',
+                       '--work-dir', str(tmp_path / 'b')])
+    assert plain['bbox_mAP'] == pytest.approx(fused['bbox_mAP'], abs=1e-3)
+    assert plain['bbox_mAP_50'] == pytest.approx(fused['bbox_mAP_50'], abs=1e-3)
