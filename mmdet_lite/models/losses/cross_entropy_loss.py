@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmdet_lite.registry import MODELS
-from .utils import check_reduction_override, weight_reduce_loss
+from .utils import resolve_reduction, weight_reduce_loss
 
 
 def cross_entropy(pred: Tensor, label: Tensor, weight: Optional[Tensor] = None,
@@ -159,8 +159,7 @@ class CrossEntropyLoss(nn.Module):
         """Loss of ``cls_score`` (n, C) against ``label`` (n,) (see the criterion functions
         for the mask form); ``weight`` per sample; ``reduction_override`` replaces the
         configured reduction."""
-        check_reduction_override(reduction_override)
-        reduction = reduction_override if reduction_override else self.reduction
+        reduction = resolve_reduction(reduction_override, self.reduction)
         if ignore_index is None:
             ignore_index = self.ignore_index
         class_weight = (cls_score.new_tensor(self.class_weight)

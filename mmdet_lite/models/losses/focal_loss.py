@@ -6,7 +6,7 @@ from torch import Tensor, nn
 from torchvision.ops import sigmoid_focal_loss as tv_sigmoid_focal_loss
 
 from mmdet_lite.registry import MODELS
-from .utils import check_reduction_override, weight_reduce_loss
+from .utils import resolve_reduction, weight_reduce_loss
 
 
 def _to_onehot(pred: Tensor, target: Tensor) -> Tensor:
@@ -90,8 +90,7 @@ class FocalLoss(nn.Module):
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
         """Loss of ``pred`` (n, C) against labels (n,) in [0, C] or one-hot (n, C) targets."""
-        check_reduction_override(reduction_override)
-        reduction = reduction_override if reduction_override else self.reduction
+        reduction = resolve_reduction(reduction_override, self.reduction)
         loss_func = py_focal_loss_with_prob if self.activated else sigmoid_focal_loss
         return self.loss_weight * loss_func(pred, target, weight, gamma=self.gamma,
                                             alpha=self.alpha, reduction=reduction,

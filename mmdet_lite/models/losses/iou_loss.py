@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from mmdet_lite.core.bbox.iou_calculators import bbox_overlaps
 from mmdet_lite.registry import MODELS
-from .utils import check_reduction_override, weighted_loss
+from .utils import resolve_reduction, weighted_loss
 
 _IOU_MODES = ('linear', 'square', 'log')
 
@@ -89,8 +89,7 @@ class IoULoss(nn.Module):
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
         """Loss of (n, 4) ``pred`` boxes against ``target`` boxes; ``weight`` (n,) or (n, 4)."""
-        check_reduction_override(reduction_override)
-        reduction = reduction_override if reduction_override else self.reduction
+        reduction = resolve_reduction(reduction_override, self.reduction)
         if weight is not None and not torch.any(weight > 0) and reduction != 'none':
             return _zero_loss(pred, weight)
         weight = _prepare_weight(pred, weight)
@@ -121,8 +120,7 @@ class GIoULoss(nn.Module):
         """Loss of (n, 4) ``pred`` boxes against ``target`` boxes; ``weight`` (n,) or (n, 4)."""
         if weight is not None and not torch.any(weight > 0):
             return _zero_loss(pred, weight)
-        check_reduction_override(reduction_override)
-        reduction = reduction_override if reduction_override else self.reduction
+        reduction = resolve_reduction(reduction_override, self.reduction)
         weight = _prepare_weight(pred, weight)
         return self.loss_weight * giou_loss(pred, target, weight, eps=self.eps,
                                             reduction=reduction, avg_factor=avg_factor)

@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from mmdet_lite.registry import MODELS
-from .utils import check_reduction_override, weighted_loss
+from .utils import resolve_reduction, weighted_loss
 
 
 def _check_shapes(name: str, pred: Tensor, target: Tensor) -> None:
@@ -56,8 +56,7 @@ class SmoothL1Loss(nn.Module):
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
         """Loss of (n, 4) ``pred`` against ``target`` with element-wise ``weight``."""
-        check_reduction_override(reduction_override)
-        reduction = reduction_override if reduction_override else self.reduction
+        reduction = resolve_reduction(reduction_override, self.reduction)
         return self.loss_weight * smooth_l1_loss(pred, target, weight, beta=self.beta,
                                                  reduction=reduction, avg_factor=avg_factor)
 
@@ -80,7 +79,6 @@ class L1Loss(nn.Module):
                 avg_factor: Optional[float] = None,
                 reduction_override: Optional[str] = None) -> Tensor:
         """Loss of (n, 4) ``pred`` against ``target`` with element-wise ``weight``."""
-        check_reduction_override(reduction_override)
-        reduction = reduction_override if reduction_override else self.reduction
+        reduction = resolve_reduction(reduction_override, self.reduction)
         return self.loss_weight * l1_loss(pred, target, weight, reduction=reduction,
                                           avg_factor=avg_factor)

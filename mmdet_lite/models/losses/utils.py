@@ -66,3 +66,9 @@ def check_reduction_override(reduction_override: Optional[str]) -> None:
     if reduction_override not in (None, ) + _REDUCTIONS:
         raise ValueError(f'reduction_override must be None or one of {_REDUCTIONS}, got '
                          f"'{reduction_override}'")
+
+
+def resolve_reduction(reduction_override: Optional[str], reduction: str) -> str:
+    """Check ``reduction_override`` and return it, or the loss's own ``reduction`` when unset."""
+    check_reduction_override(reduction_override)
+    return reduction_override if reduction_override else reduction
