@@ -2,6 +2,8 @@
 
 Shapes: ``N`` images per batch, ``C`` channels, ``H``/``W`` the padded batch size.
 """
+import copy
+import warnings
 from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -10,6 +12,17 @@ import torch
 from mmengine.model import BaseDataPreprocessor, BaseModel
 
 Tensor = torch.Tensor
+
+
+def backbone_cfg_with_pretrained(backbone: dict, pretrained: Optional[str]) -> dict:
+    """A deep copy of the ``backbone`` config; a (deprecated) ``pretrained`` checkpoint path
+    becomes its ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``, with a warning."""
+    backbone = copy.deepcopy(backbone)
+    if pretrained:
+        warnings.warn('DeprecationWarning: pretrained is deprecated, use '
+                      "backbone.init_cfg=dict(type='Pretrained', checkpoint=...)")
+        backbone['init_cfg'] = dict(type='Pretrained', checkpoint=pretrained)
+    return backbone
 
 
 class BaseDetector(BaseModel, metaclass=ABCMeta):

@@ -3,7 +3,6 @@
 Shapes: ``N`` images, (N, 3, H, W) padded batch, ``n`` proposals per image.
 """
 import copy
-import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -11,7 +10,7 @@ from torch import Tensor
 
 from ...core import bbox_mapping
 from ..builder import DETECTORS, build_backbone, build_head, build_neck
-from .base import BaseDetector
+from .base import BaseDetector, backbone_cfg_with_pretrained
 
 
 @DETECTORS.register_module()
@@ -30,11 +29,7 @@ class RPN(BaseDetector):
                  train_cfg: Optional[dict], test_cfg: dict, pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         super().__init__(init_cfg=init_cfg)
-        backbone = copy.deepcopy(backbone)
-        if pretrained:
-            warnings.warn('DeprecationWarning: pretrained is deprecated, use '
-                          "backbone.init_cfg=dict(type='Pretrained', checkpoint=...)")
-            backbone['init_cfg'] = dict(type='Pretrained', checkpoint=pretrained)
+        backbone = backbone_cfg_with_pretrained(backbone, pretrained)
         if test_cfg is None or test_cfg.get('rpn') is None:
             raise ValueError("RPN needs test_cfg=dict(rpn=dict(nms_pre=2000, max_per_img=1000, "
                              "nms=dict(type='nms', iou_threshold=0.7), min_bbox_size=0))")

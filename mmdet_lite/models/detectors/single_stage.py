@@ -3,7 +3,6 @@
 Shapes: ``N`` images, (N, 3, H, W) padded batch, ``K`` classes.
 """
 import copy
-import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -11,7 +10,7 @@ from torch import Tensor
 
 from ...core import bbox2result
 from ..builder import DETECTORS, build_backbone, build_head, build_neck
-from .base import BaseDetector
+from .base import BaseDetector, backbone_cfg_with_pretrained
 
 
 @DETECTORS.register_module()
@@ -31,11 +30,7 @@ class SingleStageDetector(BaseDetector):
                  test_cfg: Optional[dict] = None, pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         super().__init__(init_cfg=init_cfg)
-        backbone = copy.deepcopy(backbone)
-        if pretrained:
-            warnings.warn('DeprecationWarning: pretrained is deprecated, use '
-                          "backbone.init_cfg=dict(type='Pretrained', checkpoint=...)")
-            backbone['init_cfg'] = dict(type='Pretrained', checkpoint=pretrained)
+        backbone = backbone_cfg_with_pretrained(backbone, pretrained)
         if bbox_head is None:
             raise ValueError(f'{type(self).__name__} needs a bbox_head config')
         self.backbone = build_backbone(backbone)
