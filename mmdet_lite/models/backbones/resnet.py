@@ -20,7 +20,38 @@ from ..utils.norm import build_norm_layer
 from ..utils.res_layer import ResLayer
 
 
-class BasicBlock(nn.Module):
+class _ResBlock(nn.Module):
+    """What BasicBlock and Bottleneck share: the ``norm1``/``norm2`` properties and a forward
+    of ``relu(_residual(x))``, the residual branch under gradient checkpointing if ``with_cp``.
+
+    Subclasses set ``norm1_name``, ``norm2_name``, ``relu`` and ``with_cp`` and define
+    ``_residual`` (N, inplanes, H, W) -> (N, planes * expansion, H / stride, W / stride).
+    """
+
+    norm1_name: str
+    norm2_name: str
+    with_cp: bool
+
+    @property
+    def norm1(self) -> nn.Module:
+        return getattr(self, self.norm1_name)
+
+    @property
+    def norm2(self) -> nn.Module:
+        return getattr(self, self.norm2_name)
+
+    def _residual(self, x: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.with_cp and x.requires_grad:
+            out = cp.checkpoint(self._residual, x, use_reentrant=False)
+        else:
+            out = self._residual(x)
+        return self.relu(out)
+
+
+class BasicBlock(_ResBlock):
     """Two 3x3 convs (ResNet-18/34); ``style`` has no effect here."""
 
     expansion = 1
@@ -44,14 +75,6 @@ class BasicBlock(nn.Module):
         self.dilation = dilation
         self.with_cp = with_cp
 
-    @property
-    def norm1(self) -> nn.Module:
-        return getattr(self, self.norm1_name)
-
-    @property
-    def norm2(self) -> nn.Module:
-        return getattr(self, self.norm2_name)
-
     def _residual(self, x: Tensor) -> Tensor:
         out = self.relu(self.norm1(self.conv1(x)))
         out = self.norm2(self.conv2(out))
@@ -59,15 +82,8 @@ class BasicBlock(nn.Module):
         out += identity  # in place: no new feature-map allocation (norm outputs are not saved)
         return out
 
-    def forward(self, x: Tensor) -> Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self._residual, x, use_reentrant=False)
-        else:
-            out = self._residual(x)
-        return self.relu(out)
 
-
-class Bottleneck(nn.Module):
+class Bottleneck(_ResBlock):
     """1x1 → 3x3 → 1x1 convs (ResNet-50/101/152).
 
     ``style='pytorch'`` puts the stride on the 3x3 conv (torchvision, "ResNet v1.5"),
@@ -106,14 +122,6 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
 
     @property
-    def norm1(self) -> nn.Module:
-        return getattr(self, self.norm1_name)
-
-    @property
-    def norm2(self) -> nn.Module:
-        return getattr(self, self.norm2_name)
-
-    @property
     def norm3(self) -> nn.Module:
         return getattr(self, self.norm3_name)
 
@@ -124,13 +132,6 @@ class Bottleneck(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         out += identity  # in place: no new feature-map allocation (norm outputs are not saved)
         return out
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self._residual, x, use_reentrant=False)
-        else:
-            out = self._residual(x)
-        return self.relu(out)
 
 
 def resolve_torchvision_checkpoint(checkpoint: str) -> str:
