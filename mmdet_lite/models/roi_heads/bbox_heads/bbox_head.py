@@ -19,6 +19,12 @@ from ...losses import accuracy
 
 Tensor = torch.Tensor
 
+# Defaults of BBoxHead and its ConvFC subclasses (2.x's Faster R-CNN box head).
+_DEFAULT_CODER = dict(type='DeltaXYWHBBoxCoder', clip_border=True, target_means=[0., 0., 0., 0.],
+                      target_stds=[0.1, 0.1, 0.2, 0.2])
+_DEFAULT_LOSS_CLS = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)
+_DEFAULT_LOSS_BBOX = dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0)
+
 
 def _build_predictor(cfg: dict, in_features: int, out_features: int) -> nn.Module:
     if cfg.get('type', 'Linear') != 'Linear':
@@ -50,16 +56,13 @@ class BBoxHead(BaseModule):
                  roi_feat_size: int = 7,
                  in_channels: int = 256,
                  num_classes: int = 80,
-                 bbox_coder: dict = dict(type='DeltaXYWHBBoxCoder', clip_border=True,
-                                         target_means=[0., 0., 0., 0.],
-                                         target_stds=[0.1, 0.1, 0.2, 0.2]),
+                 bbox_coder: dict = _DEFAULT_CODER,
                  reg_class_agnostic: bool = False,
                  reg_decoded_bbox: bool = False,
                  reg_predictor_cfg: dict = dict(type='Linear'),
                  cls_predictor_cfg: dict = dict(type='Linear'),
-                 loss_cls: dict = dict(type='CrossEntropyLoss', use_sigmoid=False,
-                                       loss_weight=1.0),
-                 loss_bbox: dict = dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0),
+                 loss_cls: dict = _DEFAULT_LOSS_CLS,
+                 loss_bbox: dict = _DEFAULT_LOSS_BBOX,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
         if not (with_cls or with_reg):

@@ -15,14 +15,9 @@ from mmcv.cnn import ConvModule
 from torch import nn
 
 from ...builder import HEADS
-from .bbox_head import BBoxHead
+from .bbox_head import _DEFAULT_CODER, _DEFAULT_LOSS_BBOX, _DEFAULT_LOSS_CLS, BBoxHead
 
 Tensor = torch.Tensor
-
-_DEFAULT_CODER = dict(type='DeltaXYWHBBoxCoder', clip_border=True, target_means=[0., 0., 0., 0.],
-                      target_stds=[0.1, 0.1, 0.2, 0.2])
-_DEFAULT_LOSS_CLS = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)
-_DEFAULT_LOSS_BBOX = dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0)
 
 
 @HEADS.register_module()
@@ -135,6 +130,21 @@ class ConvFCBBoxHead(BBoxHead):
             last_layer_dim = self.fc_out_channels
         return branch_convs, branch_fcs, last_layer_dim
 
+    def _forward_branch(self, x: Tensor, convs: nn.ModuleList, fcs: nn.ModuleList) -> Tensor:
+        """One branch (cls or reg) on the shared output ``x``: (K, c, h, w) or (K, d) -> (K, D).
+
+        Convs, then (if still 4-D) optional average pooling and flattening, then fc + ReLU.
+        """
+        for conv in convs:
+            x = conv(x)
+        if x.dim() > 2:
+            if self.with_avg_pool:
+                x = self.avg_pool(x)
+            x = x.flatten(1)
+        for fc in fcs:
+            x = self.relu(fc(x))
+        return x
+
     def forward(self, x: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         """x (K, in_channels, h, w) -> cls_score (K, C + 1), bbox_pred (K, 4 or 4 * C)."""
         for conv in self.shared_convs:
@@ -145,24 +155,8 @@ class ConvFCBBoxHead(BBoxHead):
             x = x.flatten(1)
             for fc in self.shared_fcs:
                 x = self.relu(fc(x))
-        x_cls = x
-        x_reg = x
-        for conv in self.cls_convs:
-            x_cls = conv(x_cls)
-        if x_cls.dim() > 2:
-            if self.with_avg_pool:
-                x_cls = self.avg_pool(x_cls)
-            x_cls = x_cls.flatten(1)
-        for fc in self.cls_fcs:
-            x_cls = self.relu(fc(x_cls))
-        for conv in self.reg_convs:
-            x_reg = conv(x_reg)
-        if x_reg.dim() > 2:
-            if self.with_avg_pool:
-                x_reg = self.avg_pool(x_reg)
-            x_reg = x_reg.flatten(1)
-        for fc in self.reg_fcs:
-            x_reg = self.relu(fc(x_reg))
+        x_cls = self._forward_branch(x, self.cls_convs, self.cls_fcs)
+        x_reg = self._forward_branch(x, self.reg_convs, self.reg_fcs)
         cls_score = self.fc_cls(x_cls) if self.with_cls else None
         bbox_pred = self.fc_reg(x_reg) if self.with_reg else None
         return cls_score, bbox_pred
