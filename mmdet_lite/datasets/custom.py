@@ -187,6 +187,22 @@ class CustomDataset(Dataset):
                  iou_thr: Union[float, List[float]] = 0.5,
                  scale_ranges: Optional[List[Tuple[float, float]]] = None) -> OrderedDict:
         """VOC-style ``mAP`` (area AP at ``iou_thr``) or proposal ``recall``."""
+        return self._evaluate_map_or_recall(results, metric, logger, proposal_nums, iou_thr,
+                                            scale_ranges, map_dataset=self.CLASSES)
+
+    def _evaluate_map_or_recall(self, results: list, metric: Union[str, List[str]], logger,
+                                proposal_nums: Sequence[int],
+                                iou_thr: Union[float, List[float]],
+                                scale_ranges: Optional[List[Tuple[float, float]]],
+                                map_dataset: Union[None, str, Sequence[str]],
+                                eval_mode: Optional[str] = None,
+                                use_legacy_coordinate: bool = False) -> OrderedDict:
+        """The one-metric ``mAP`` / ``recall`` evaluation behind :meth:`evaluate`.
+
+        ``results`` per image: a list over classes of (n, 5) arrays for ``mAP``, an (n, 4|5)
+        array of proposals for ``recall``. ``map_dataset`` names the classes in the mAP table;
+        ``eval_mode`` and ``use_legacy_coordinate`` go to ``eval_map`` / ``eval_recalls``.
+        """
         if not isinstance(metric, str):
             if len(metric) != 1:
                 raise ValueError(f'{self.__class__.__name__}.evaluate takes one metric, got {metric}')
@@ -203,13 +219,16 @@ class CustomDataset(Dataset):
             for thr in iou_thrs:
                 print_log(f'\n{"-" * 15}iou_thr: {thr}{"-" * 15}', logger=logger)
                 mean_ap, _ = eval_map(results, annotations, scale_ranges=scale_ranges,
-                                      iou_thr=thr, dataset=self.CLASSES, logger=logger)
+                                      iou_thr=thr, dataset=map_dataset, logger=logger,
+                                      use_legacy_coordinate=use_legacy_coordinate,
+                                      eval_mode=eval_mode)
                 mean_aps.append(mean_ap)
                 eval_results[f'AP{int(thr * 100):02d}'] = round(float(mean_ap), 3)
             eval_results['mAP'] = float(sum(mean_aps) / len(mean_aps))
         else:
             gt_bboxes = [ann['bboxes'] for ann in annotations]
-            recalls = eval_recalls(gt_bboxes, results, proposal_nums, iou_thrs, logger=logger)
+            recalls = eval_recalls(gt_bboxes, results, proposal_nums, iou_thrs, logger=logger,
+                                   use_legacy_coordinate=use_legacy_coordinate)
             for i, num in enumerate(proposal_nums):
                 for j, thr in enumerate(iou_thrs):
                     eval_results[f'recall@{num}@{thr}'] = float(recalls[i, j])
