@@ -19,7 +19,7 @@ from ..core.visualization import has_display, unpack_det_result
 from ..datasets import CocoDataset
 from ..datasets.collate import mmdet_collate
 from ..datasets.pipelines import Compose
-from ..engine import load_checkpoint
+from ..engine import checkpoint_classes, load_checkpoint
 from ..models import build_detector
 
 ImageInput = Union[str, Path, np.ndarray]
@@ -29,17 +29,6 @@ ARRAY_LOADER = 'LoadImageFromWebcam'
 
 def _default_device() -> str:
     return 'cuda:0' if torch.cuda.is_available() else 'cpu'
-
-
-def _classes_in_checkpoint(checkpoint: Dict) -> Optional[Tuple[str, ...]]:
-    """``meta['CLASSES']`` (mmdet_lite, mmdet 2.x) or ``meta['dataset_meta']['classes']``."""
-    meta = checkpoint.get('meta') or {}
-    if meta.get('CLASSES') is not None:
-        return tuple(meta['CLASSES'])
-    dataset_meta = meta.get('dataset_meta') or {}
-    if dataset_meta.get('classes') is not None:
-        return tuple(dataset_meta['classes'])
-    return None
 
 
 def init_detector(config: Union[str, Path, Config],
@@ -88,7 +77,7 @@ def init_detector(config: Union[str, Path, Config],
 
     if checkpoint is not None:
         ckpt = load_checkpoint(model, str(checkpoint), map_location='cpu')
-        classes = _classes_in_checkpoint(ckpt)
+        classes = checkpoint_classes(ckpt)
         if classes is None:
             warnings.warn(f"checkpoint {str(checkpoint)!r} has no class names in its meta "
                           "(meta['CLASSES']); using COCO's 80 class names")
