@@ -25,6 +25,7 @@ class BaseInstanceMasks(metaclass=ABCMeta):
 
     height: int
     width: int
+    masks: Union[np.ndarray, List[List[np.ndarray]]]
 
     @abstractmethod
     def rescale(self, scale, interpolation: str = 'nearest') -> 'BaseInstanceMasks':
@@ -78,6 +79,14 @@ class BaseInstanceMasks(metaclass=ABCMeta):
     def __getitem__(self, index) -> 'BaseInstanceMasks':
         ...
 
+    def __iter__(self):
+        """Iterates over ``self.masks``: (H, W) arrays, or per-object polygon lists."""
+        return iter(self.masks)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_masks={len(self.masks)}, '
+                f'height={self.height}, width={self.width})')
+
     def get_bboxes(self) -> np.ndarray:
         """Tight xyxy boxes (N, 4) float32 of the foreground of each mask (zeros when empty)."""
         bitmaps = self.to_ndarray().astype(bool)
@@ -116,15 +125,8 @@ class BitmapMasks(BaseInstanceMasks):
         masks = self.masks[index].reshape(-1, self.height, self.width)
         return BitmapMasks(masks, self.height, self.width)
 
-    def __iter__(self):
-        return iter(self.masks)
-
     def __len__(self) -> int:
         return len(self.masks)
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(num_masks={len(self.masks)}, '
-                f'height={self.height}, width={self.width})')
 
     def rescale(self, scale, interpolation: str = 'nearest') -> 'BitmapMasks':
         new_w, new_h = mmcv.rescale_size((self.width, self.height), scale)
@@ -278,15 +280,8 @@ class PolygonMasks(BaseInstanceMasks):
             masks = [masks]  # a single object was selected
         return PolygonMasks(masks, self.height, self.width)
 
-    def __iter__(self):
-        return iter(self.masks)
-
     def __len__(self) -> int:
         return len(self.masks)
-
-    def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(num_masks={len(self.masks)}, '
-                f'height={self.height}, width={self.width})')
 
     def _map(self, fn) -> List[List[np.ndarray]]:
         return [[fn(p.astype(np.float64).copy()) for p in obj] for obj in self.masks]
