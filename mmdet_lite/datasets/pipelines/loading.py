@@ -69,10 +69,16 @@ class LoadImageFromFile:
             raise ValueError(
                 f'image file {filename!r} ({len(content)} bytes) is unreadable or truncated; '
                 f'it is referenced by {_referenced_by(results)}. Re-create or remove the file.')
+        return self._store_img(results, img, filename, name)
+
+    def _store_img(self, results: dict, img: np.ndarray, filename: Optional[str],
+                   ori_filename: Optional[str]) -> dict:
+        """Put ``img`` (H, W, 3) or (H, W), as float32 if ``to_float32``, into ``results`` with
+        its file names, ``img_shape`` / ``ori_shape`` and ``img_fields=['img']``."""
         if self.to_float32:
             img = img.astype(np.float32)
         results['filename'] = filename
-        results['ori_filename'] = name
+        results['ori_filename'] = ori_filename
         results['img'] = img
         results['img_shape'] = img.shape
         results['ori_shape'] = img.shape
@@ -89,16 +95,7 @@ class LoadImageFromWebcam(LoadImageFromFile):
     """Take an ndarray already in ``results['img']`` (inference on arrays); no file is read."""
 
     def __call__(self, results: dict) -> dict:
-        img = results['img']
-        if self.to_float32:
-            img = img.astype(np.float32)
-        results['filename'] = None
-        results['ori_filename'] = None
-        results['img'] = img
-        results['img_shape'] = img.shape
-        results['ori_shape'] = img.shape
-        results['img_fields'] = ['img']
-        return results
+        return self._store_img(results, results['img'], None, None)
 
 
 @TRANSFORMS.register_module()
