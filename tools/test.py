@@ -11,8 +11,9 @@ from _device import force_cpu_if_asked  # noqa: E402
 
 force_cpu_if_asked()
 
+from _launch import add_launch_args, export_local_rank, resolve_device  # noqa: E402
+
 import mmengine  # noqa: E402
-import torch  # noqa: E402
 from mmcv.cnn import fuse_conv_bn  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.dist import get_dist_info  # noqa: E402
@@ -58,14 +59,9 @@ def parse_args(argv=None):
                         help='(deprecated) use --eval-options')
     parser.add_argument('--eval-options', nargs='+', action=DictAction,
                         help='keyword arguments of dataset.evaluate / format_results')
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default=None,
-                        help='device (default: cuda when available, else cpu)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launch_args(parser)
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args.local_rank)
     if args.options and args.eval_options:
         raise ValueError('--options and --eval-options cannot be both specified; use '
                          '--eval-options')
@@ -89,9 +85,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError('--device cuda was given but CUDA is not available')
-    device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    device = resolve_device(args.device)
     distributed = args.launcher != 'none'
     if distributed:
         init_distributed(args.launcher, cfg.get('dist_params'))

@@ -9,7 +9,8 @@ from _device import force_cpu_if_asked  # noqa: E402
 
 force_cpu_if_asked()
 
-import torch  # noqa: E402
+from _launch import add_launch_args, export_local_rank, resolve_device  # noqa: E402
+
 from mmengine.config import Config, DictAction  # noqa: E402
 
 from mmdet_lite.engine import build_runner  # noqa: E402
@@ -38,16 +39,11 @@ def parse_args(argv=None):
                         help='(deprecated) use --cfg-options')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings: key=value, a.b=1, k="[1,2]"')
-    parser.add_argument('--device', choices=['cpu', 'cuda'], default=None,
-                        help='device (default: cuda when available, else cpu)')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launch_args(parser)
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by (GPUs x samples_per_gpu) / base_batch_size')
     args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args.local_rank)
     if args.options and args.cfg_options:
         raise ValueError('--options and --cfg-options cannot be both specified; use '
                          '--cfg-options')
@@ -67,9 +63,7 @@ def load_config(path: str, cfg_options=None) -> Config:
 def main(argv=None):
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    if args.device == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError('--device cuda was given but CUDA is not available')
-    cfg.device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
+    cfg.device = resolve_device(args.device)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
