@@ -15,11 +15,11 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from ..checkpoint import checkpoint_classes, load_checkpoint
 from ..core.visualization import has_display, unpack_det_result
 from ..datasets import CocoDataset
 from ..datasets.collate import mmdet_collate
 from ..datasets.pipelines import Compose
-from ..engine import checkpoint_classes, load_checkpoint
 from ..models import build_detector
 
 ImageInput = Union[str, Path, np.ndarray]

@@ -1,6 +1,6 @@
 """Runtime: 2.x config translation onto mmengine's Runner, hooks mmengine lacks, safe checkpoints."""
-from .checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, checkpoint_classes,
-                         load_checkpoint, load_checkpoint_safely, save_checkpoint_atomic)
+from ..checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, checkpoint_classes,
+                          load_checkpoint, load_checkpoint_safely, save_checkpoint_atomic)
 from .lr_updater_hook import LrUpdaterHook
 from .num_class_check_hook import NumClassCheckHook
 from .runner import LiteRunner, init_distributed

@@ -9,7 +9,7 @@ from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from .checkpoint import ATOMIC_BACKEND, load_checkpoint_safely
+from ..checkpoint import ATOMIC_BACKEND, load_checkpoint_safely
 
 
 def dataset_classes(dataset) -> Optional[tuple]:

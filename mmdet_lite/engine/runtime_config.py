@@ -24,7 +24,7 @@ from mmengine.runner import find_latest_checkpoint, set_random_seed
 from mmengine.utils import import_modules_from_strings
 
 from ..registry import DATA_SAMPLERS
-from .checkpoint import ATOMIC_BACKEND
+from ..checkpoint import ATOMIC_BACKEND
 from .runner import LiteRunner
 
 # runtime keys this module translates

@@ -4,17 +4,15 @@ Shapes: ``N`` images, input (N, in_channels, H, W); stage ``i`` (0-based) output
 (N, base_channels * 2**i * expansion, H / s_i, W / s_i) with s_i = 4 * prod(strides[:i + 1]).
 The torchvision ImageNet checkpoints use the same names, so they load without conversion.
 """
-import glob
-import os
 from typing import List, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ...checkpoint import load_pretrained, pretrained_init_cfg
 from ..builder import BACKBONES
 from ..utils.norm import build_norm_layer
 from ..utils.res_layer import ResLayer
@@ -134,46 +132,6 @@ class Bottleneck(_ResBlock):
         return out
 
 
-def resolve_torchvision_checkpoint(checkpoint: str) -> str:
-    """Map ``'torchvision://resnet50'`` to ``<torch hub dir>/checkpoints/resnet50-*.pth``.
-
-    Never downloads: when the file is missing the error names the path to put it at.
-    """
-    if not checkpoint.startswith('torchvision://'):
-        return checkpoint
-    name = checkpoint[len('torchvision://'):]
-    ckpt_dir = os.path.join(torch.hub.get_dir(), 'checkpoints')
-    found = sorted(glob.glob(os.path.join(ckpt_dir, f'{name}-*.pth')))
-    if not found:
-        raise FileNotFoundError(
-            f"init_cfg checkpoint '{checkpoint}' needs the torchvision ImageNet weights of "
-            f"'{name}' at {os.path.join(ckpt_dir, name + '-<hash>.pth')} (torch hub cache, "
-            f'torch.hub.get_dir()={torch.hub.get_dir()!r}); mmdet_lite never downloads. Copy the '
-            f'file there (e.g. {name}-0676ba61.pth for resnet50, from '
-            f'https://download.pytorch.org/models/), or set init_cfg=dict(type=\'Pretrained\', '
-            f"checkpoint='/path/to/{name}.pth'), or init_cfg=None to train from scratch.")
-    return found[-1]
-
-
-def _load_state_dict_file(path: str) -> dict:
-    """Read a checkpoint without running code; unwraps ``state_dict``/``model`` containers."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'pretrained checkpoint {path!r} does not exist; fix '
-                                "backbone.init_cfg.checkpoint (a local .pth file or "
-                                "'torchvision://resnet50')")
-    try:
-        from ...engine import load_checkpoint_safely
-    except ImportError:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
-    else:
-        ckpt = load_checkpoint_safely(path)
-    if isinstance(ckpt, dict):
-        for key in ('state_dict', 'model'):
-            if key in ckpt and isinstance(ckpt[key], dict):
-                return ckpt[key]
-    return ckpt
-
-
 @BACKBONES.register_module()
 class ResNet(BaseModule):
     """ResNet, as mmdetection 2.x's.
@@ -290,12 +248,9 @@ class ResNet(BaseModule):
 
     def init_weights(self) -> None:
         """Kaiming/constant init (+ zeroed last norms), or load ``init_cfg`` 'Pretrained'."""
-        init_cfg = self.init_cfg
-        if isinstance(init_cfg, (list, tuple)):
-            pretrained = [c for c in init_cfg if c.get('type') == 'Pretrained']
-            init_cfg = pretrained[0] if pretrained else None
-        if init_cfg is not None and init_cfg.get('type') == 'Pretrained':
-            self.load_pretrained(init_cfg['checkpoint'], prefix=init_cfg.get('prefix'))
+        pretrained = pretrained_init_cfg(self.init_cfg)
+        if pretrained is not None:
+            self.load_pretrained(pretrained['checkpoint'], prefix=pretrained.get('prefix'))
         else:
             for m in self.modules():
                 if isinstance(m, nn.Conv2d):
@@ -320,26 +275,8 @@ class ResNet(BaseModule):
         checkpoint has but ResNet lacks (torchvision's ``fc.*``) are ignored; a ResNet key the
         checkpoint lacks, or a shape mismatch, raises naming the file and the keys.
         """
-        path = resolve_torchvision_checkpoint(checkpoint)
-        state_dict = _load_state_dict_file(path)
-        if prefix:
-            state_dict = {k[len(prefix):]: v for k, v in state_dict.items()
-                          if k.startswith(prefix)}
-            if not state_dict:
-                raise KeyError(f'no key of {path!r} starts with prefix {prefix!r}')
-        own = self.state_dict()
-        missing = [k for k in own if k not in state_dict]
-        if missing:
-            raise KeyError(f'{path!r} lacks {len(missing)} ResNet-{self.depth} keys, e.g. '
-                           f'{missing[:5]}; is it a ResNet-{self.depth} checkpoint (torchvision '
-                           "names conv1/bn1/layer1.0.conv1...)? For a detector checkpoint set "
-                           "init_cfg prefix='backbone.'")
-        wrong = [(k, tuple(state_dict[k].shape), tuple(v.shape)) for k, v in own.items()
-                 if tuple(state_dict[k].shape) != tuple(v.shape)]
-        if wrong:
-            raise ValueError(f'{path!r} has shapes that do not fit ResNet-{self.depth} '
-                             f'(key, checkpoint shape, model shape): {wrong[:5]}')
-        self.load_state_dict({k: state_dict[k] for k in own}, strict=True)
+        load_pretrained(self, checkpoint, prefix=prefix, owner=f'ResNet-{self.depth}',
+                        key_hint=' (torchvision names conv1/bn1/layer1.0.conv1...)')
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """(N, in_channels, H, W) → one feature map per ``out_indices`` entry."""
