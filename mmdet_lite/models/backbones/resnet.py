@@ -14,7 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained, pretrained_init_cfg
 from ..builder import BACKBONES
-from ..utils.norm import build_norm_layer
+from ..layers.norm import build_norm_layer
 from ..utils.res_layer import ResLayer
 
 

@@ -4,7 +4,7 @@ from typing import Optional, Type
 from mmcv.cnn import build_conv_layer
 from torch import nn
 
-from .norm import build_norm_layer
+from ..layers.norm import build_norm_layer
 
 
 class ResLayer(nn.Sequential):

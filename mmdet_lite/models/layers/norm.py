@@ -2,12 +2,17 @@
 
 ``mmcv.cnn.build_norm_layer`` (pure Python in mmcv-lite) returns ``(name, layer)`` with the
 mmcv abbreviation (``bn``/``gn``) plus an optional postfix (``bn1``), which is what the 2.x
-state-dict names rely on; this module only adds a check that names the bad key.
+state-dict names rely on; this module adds a check that names the bad key, and resolves the type
+in mmdet_lite's registry first, so that ``'SyncBN'`` is ``layers.sync_bn.SyncBatchNorm`` (plain BN
+in one process, synchronised under DDP on GPU and on CPU).
 """
 from typing import Tuple, Union
 
 from mmcv.cnn import build_norm_layer as _mmcv_build_norm_layer
 from torch import nn
+
+from ...registry import MODELS
+from .sync_bn import SyncBatchNorm  # noqa: F401 (registers 'SyncBN')
 
 _KNOWN_NORMS = ('BN', 'BN1d', 'BN2d', 'BN3d', 'SyncBN', 'GN', 'LN', 'IN', 'IN1d', 'IN2d', 'IN3d')
 
@@ -29,4 +34,5 @@ def build_norm_layer(cfg: dict, num_features: int,
                          f'{num_features} channels: pick num_groups dividing {num_features}')
     if isinstance(cfg['type'], str) and cfg['type'] not in _KNOWN_NORMS:
         raise KeyError(f"norm_cfg type {cfg['type']!r} is unknown; use one of {_KNOWN_NORMS}")
-    return _mmcv_build_norm_layer(dict(cfg), num_features, postfix=postfix)
+    layer_cls = MODELS.get(cfg['type']) if isinstance(cfg['type'], str) else cfg['type']
+    return _mmcv_build_norm_layer(dict(cfg, type=layer_cls), num_features, postfix=postfix)
