@@ -9,10 +9,10 @@ import mmengine
 import numpy as np
 from mmengine.logging import print_log
 
-from ..evaluation.class_names import coco_classes
+from ..core.evaluation.class_names import coco_classes
+from ..core.evaluation.recall import eval_recalls
 from ..evaluation.coco_eval import (COCO_METRIC_NAMES, classwise_ap_table, default_iou_thrs,
                                     run_coco_eval)
-from ..evaluation.recall import eval_recalls
 from ..registry import DATASETS
 from .api_wrappers.coco_api import COCO
 from .coco_results import results2json

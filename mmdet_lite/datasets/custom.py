@@ -18,8 +18,8 @@ from mmengine.logging import print_log
 from terminaltables import AsciiTable
 from torch.utils.data import Dataset
 
-from ..evaluation.mean_ap import eval_map
-from ..evaluation.recall import eval_recalls
+from ..core.evaluation.mean_ap import eval_map
+from ..core.evaluation.recall import eval_recalls
 from ..registry import DATASETS
 from .pipelines.compose import Compose
 

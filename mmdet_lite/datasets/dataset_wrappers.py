@@ -1,7 +1,11 @@
-"""2.x dataset wrappers: ``RepeatDataset`` and ``ConcatDataset`` (keep ``flag`` and ``CLASSES``)."""
+"""2.x dataset wrappers: ``RepeatDataset`` and ``ConcatDataset`` (keep ``flag`` and ``CLASSES``).
+
+A wrapper takes built datasets; ``build_dataset`` (``builder.py``) builds the inner datasets of
+a wrapper config first, so a wrapper never builds and never imports the builder.
+"""
 import bisect
 from collections import OrderedDict
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -9,10 +13,12 @@ from torch.utils.data import Dataset
 from ..registry import DATASETS
 
 
-def _built(dataset):
+def require_built(dataset: Any, wrapper: str) -> Any:
+    """``dataset`` if it is built; a config dict is refused with the fix."""
     if isinstance(dataset, dict):
-        from .builder import build_dataset
-        return build_dataset(dataset)
+        raise TypeError(f'{wrapper} takes built datasets, got the config {dataset!r}; build the '
+                        f'wrapper config with mmdet_lite.datasets.build_dataset(dict(type='
+                        f"'{wrapper}', ...)), which builds its inner datasets first")
     return dataset
 
 
@@ -21,7 +27,7 @@ class RepeatDataset(Dataset):
     """``dataset`` repeated ``times`` (cheap long epochs for small datasets)."""
 
     def __init__(self, dataset, times: int):
-        self.dataset = _built(dataset)
+        self.dataset = require_built(dataset, 'RepeatDataset')
         self.times = int(times)
         self.CLASSES = self.dataset.CLASSES
         if hasattr(self.dataset, 'flag'):
@@ -44,7 +50,7 @@ class ConcatDataset(Dataset):
     """Datasets one after the other; ``evaluate`` scores each part (keys prefixed ``{i}_``)."""
 
     def __init__(self, datasets: Sequence, separate_eval: bool = True):
-        self.datasets = [_built(d) for d in datasets]
+        self.datasets = [require_built(d, 'ConcatDataset') for d in datasets]
         if not self.datasets:
             raise ValueError('ConcatDataset needs at least one dataset')
         self.CLASSES = self.datasets[0].CLASSES

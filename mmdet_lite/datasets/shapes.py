@@ -18,7 +18,7 @@ import pycocotools.mask as mask_utils
 from mmengine.logging import print_log
 from mmengine.utils import ProgressBar
 
-from ..evaluation.class_names import shapes_classes
+from ..core.evaluation.class_names import shapes_classes
 from ..registry import DATASETS
 from .coco import CocoDataset
 

@@ -2,7 +2,7 @@
 from collections import OrderedDict
 from typing import List, Optional, Sequence, Tuple, Union
 
-from ..evaluation.class_names import voc_classes
+from ..core.evaluation.class_names import voc_classes
 from ..registry import DATASETS
 from .xml_style import XMLDataset
 

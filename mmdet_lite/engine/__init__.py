@@ -1,6 +1,7 @@
 """Runtime: 2.x config translation onto mmengine's Runner, hooks mmengine lacks, safe checkpoints."""
 from ..checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, checkpoint_classes,
                           load_checkpoint, load_checkpoint_safely, save_checkpoint_atomic)
+from .dataset_metric import DatasetMetric
 from .lr_updater_hook import LrUpdaterHook
 from .num_class_check_hook import NumClassCheckHook
 from .runner import LiteRunner, init_distributed
@@ -8,6 +9,7 @@ from .runtime_config import build_runner, build_test_dataloader, runner_kwargs
 from .val_loss_hook import ValLossHook
 
 __all__ = [
+    'DatasetMetric',
     'AtomicLocalBackend', 'UnsafeCheckpointError', 'checkpoint_classes', 'load_checkpoint',
     'load_checkpoint_safely', 'save_checkpoint_atomic', 'LrUpdaterHook', 'NumClassCheckHook',
     'LiteRunner', 'init_distributed', 'build_runner', 'build_test_dataloader', 'runner_kwargs',

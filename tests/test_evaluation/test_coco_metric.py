@@ -154,7 +154,7 @@ def test_bad_metric_and_result_count(coco_files):
 
 
 def test_dataset_metric_returns_numeric_items(coco_files):
-    from mmdet_lite.evaluation import DatasetMetric
+    from mmdet_lite.engine import DatasetMetric
     root, _ = coco_files
     metric = DatasetMetric(dataset=dict(type='CocoDataset', ann_file='gt.json',
                                         data_root=str(root), classes=('a', 'b'), pipeline=[]),

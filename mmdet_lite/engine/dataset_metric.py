@@ -1,4 +1,5 @@
-"""An mmengine metric that scores predictions with the 2.x dataset's own ``evaluate``."""
+"""The runner's metric adapter: an mmengine metric that scores predictions with the 2.x
+dataset's own ``evaluate``."""
 import copy
 import numbers
 from typing import Any, Dict, List, Optional, Sequence, Union
@@ -7,6 +8,7 @@ import numpy as np
 from mmengine.evaluator import BaseMetric
 
 from ..core.mask.utils import encode_mask_results
+from ..datasets.builder import build_dataset
 from ..registry import METRICS
 
 # Keys of a 2.x ``evaluation=dict(...)`` that configure the hook, not ``dataset.evaluate``.
@@ -46,7 +48,6 @@ class DatasetMetric(BaseMetric):
     @property
     def dataset(self):
         if self._dataset is None:
-            from ..datasets.builder import build_dataset
             cfg = copy.deepcopy(self.dataset_cfg)
             cfg['test_mode'] = True
             self._dataset = build_dataset(cfg)
