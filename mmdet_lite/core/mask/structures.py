@@ -6,6 +6,7 @@ every geometric method returns a new object of the same type (polygons stay poly
 from abc import ABCMeta, abstractmethod
 from typing import List, Sequence, Tuple, Union
 
+import cv2
 import mmcv
 import numpy as np
 import pycocotools.mask as mask_utils
@@ -213,6 +214,26 @@ class BitmapMasks(BaseInstanceMasks):
         canvas[:, :ch, :cw] = shifted[:, :ch, :cw]
         return BitmapMasks(canvas, h, w)
 
+    def shear(self, out_shape, magnitude: float, direction: str = 'horizontal',
+              border_value: int = 0, interpolation: str = 'bilinear') -> 'BitmapMasks':
+        """``mmcv.imshear`` of each mask (x' = x + m*y horizontally), output ``out_shape``."""
+        h, w = int(out_shape[0]), int(out_shape[1])
+        if len(self.masks) == 0:
+            return BitmapMasks([], h, w)
+        out = np.stack([mmcv.imshear(m, magnitude, direction, border_value=border_value,
+                                     interpolation=interpolation) for m in self.masks])
+        return BitmapMasks(out.astype(self.masks.dtype), h, w)
+
+    def rotate(self, out_shape, angle: float, center=None, scale: float = 1.0,
+               fill_val: int = 0) -> 'BitmapMasks':
+        """``mmcv.imrotate`` of each mask (positive ``angle`` = clockwise), output ``out_shape``."""
+        h, w = int(out_shape[0]), int(out_shape[1])
+        if len(self.masks) == 0:
+            return BitmapMasks([], h, w)
+        out = np.stack([mmcv.imrotate(m, angle, center=center, scale=scale,
+                                      border_value=fill_val) for m in self.masks])
+        return BitmapMasks(out.astype(self.masks.dtype), h, w)
+
     @property
     def areas(self) -> np.ndarray:
         return self.masks.sum((1, 2))
@@ -369,6 +390,37 @@ class PolygonMasks(BaseInstanceMasks):
                                  f'got {direction!r}')
             return p
         return PolygonMasks(self._map(shift), h, w)
+
+    def _affine(self, out_shape, matrix: np.ndarray) -> 'PolygonMasks':
+        """Map every vertex by the 2x3 ``matrix`` and clip to ``out_shape`` (h, w)."""
+        h, w = int(out_shape[0]), int(out_shape[1])
+
+        def warp(p):
+            xy = p.reshape(-1, 2) @ matrix[:, :2].T + matrix[:, 2]
+            xy[:, 0] = np.clip(xy[:, 0], 0, w)
+            xy[:, 1] = np.clip(xy[:, 1], 0, h)
+            return xy.reshape(-1)
+        return PolygonMasks(self._map(warp), h, w)
+
+    def shear(self, out_shape, magnitude: float, direction: str = 'horizontal',
+              border_value=None, interpolation=None) -> 'PolygonMasks':
+        """Shear the vertices (x' = x + m*y horizontally, y' = y + m*x vertically)."""
+        if direction == 'horizontal':
+            matrix = np.array([[1, magnitude, 0], [0, 1, 0]], dtype=np.float64)
+        elif direction == 'vertical':
+            matrix = np.array([[1, 0, 0], [magnitude, 1, 0]], dtype=np.float64)
+        else:
+            raise ValueError(f"shear direction must be 'horizontal' or 'vertical', "
+                             f'got {direction!r}')
+        return self._affine(out_shape, matrix)
+
+    def rotate(self, out_shape, angle: float, center=None, scale: float = 1.0,
+               fill_val=None) -> 'PolygonMasks':
+        """Rotate the vertices as ``mmcv.imrotate`` rotates pixels (positive = clockwise)."""
+        if center is None:
+            center = ((self.width - 1) * 0.5, (self.height - 1) * 0.5)
+        matrix = cv2.getRotationMatrix2D(tuple(float(c) for c in center), -angle, scale)
+        return self._affine(out_shape, matrix)
 
     def to_bitmap(self) -> BitmapMasks:
         return BitmapMasks(self.to_ndarray(), self.height, self.width)

@@ -82,6 +82,39 @@ class Transpose:
 
 
 @TRANSFORMS.register_module()
+class ToDataContainer:
+    """Accepted for 2.x configs; returns ``results`` unchanged.
+
+    2.x wrapped the listed fields in ``mmcv.DataContainer`` to tell its collate how to batch
+    them (``stack=True`` for images, lists otherwise). mmdet_lite's collate
+    (``datasets/collate.py``) already stacks ``img`` and keeps every other field a per-image
+    list, which is what the 2.x configs ask for, so there is nothing left to do. Stacking any
+    other key (``stack=True``) is not supported and is refused when the transform is built.
+
+    Args:
+        fields: 2.x's ``dict(key=..., stack=..., ...)`` entries; each must name a ``key``.
+    """
+
+    def __init__(self, fields: Sequence[dict] = (dict(key='img', stack=True),
+                                                  dict(key='gt_bboxes'), dict(key='gt_labels'))):
+        for field in fields:
+            if not isinstance(field, dict) or 'key' not in field:
+                raise ValueError(f'ToDataContainer: each field must be a dict with a "key", '
+                                 f'got {field!r}')
+            if field.get('stack', False) and field['key'] != 'img':
+                raise ValueError(f"ToDataContainer: stack=True for {field['key']!r} is not "
+                                 'supported (the collate stacks only img and keeps other keys '
+                                 'as per-image lists); use stack=False')
+        self.fields = tuple(fields)
+
+    def __call__(self, results: dict) -> dict:
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(fields={self.fields})'
+
+
+@TRANSFORMS.register_module()
 class DefaultFormatBundle:
     """img -> float32 Tensor (C, H, W); boxes, labels, proposals -> Tensors; masks untouched.
 

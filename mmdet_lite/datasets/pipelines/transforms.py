@@ -1,7 +1,8 @@
-"""Geometric and photometric transforms (mmdetection 2.x names and arguments).
+"""Resize, flip, pad and normalise (mmdetection 2.x names and arguments), and ``SegRescale``.
 
 Every geometric transform moves the image, the boxes in ``bbox_fields``, the masks in
-``mask_fields`` and the maps in ``seg_fields`` together.
+``mask_fields`` and the maps in ``seg_fields`` together. Photometric transforms are in
+``photometric.py``, crops in ``crops.py``.
 """
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -308,50 +309,25 @@ class Normalize:
 
 
 @TRANSFORMS.register_module()
-class PhotoMetricDistortion:
-    """Random brightness, contrast (before or after), saturation, hue and channel swap.
+class SegRescale:
+    """Rescale segmentation maps by ``scale_factor`` (nearest neighbour), e.g. to the
+    resolution of a semantic head's output (HTC: 1/8).
 
-    Each step happens with probability 0.5, as in 2.x. Needs a float32 BGR image.
+    Args:
+        scale_factor: the factor (1 leaves the maps as they are).
+        backend: 'cv2' or 'pillow'.
     """
 
-    def __init__(self, brightness_delta: int = 32, contrast_range: Tuple[float, float] = (0.5, 1.5),
-                 saturation_range: Tuple[float, float] = (0.5, 1.5), hue_delta: int = 18):
-        self.brightness_delta = brightness_delta
-        self.contrast_lower, self.contrast_upper = contrast_range
-        self.saturation_lower, self.saturation_upper = saturation_range
-        self.hue_delta = hue_delta
-
-    def _contrast(self, img: np.ndarray) -> np.ndarray:
-        if np.random.randint(2):
-            img = img * np.random.uniform(self.contrast_lower, self.contrast_upper)
-        return img
+    def __init__(self, scale_factor: float = 1, backend: str = 'cv2'):
+        self.scale_factor = scale_factor
+        self.backend = backend
 
     def __call__(self, results: dict) -> dict:
-        img = results['img']
-        if img.dtype != np.float32:
-            raise TypeError('PhotoMetricDistortion needs a float32 image; load it with '
-                            'LoadImageFromFile(to_float32=True)')
-        if np.random.randint(2):
-            img = img + np.random.uniform(-self.brightness_delta, self.brightness_delta)
-        contrast_first = np.random.randint(2) == 1
-        if contrast_first:
-            img = self._contrast(img)
-        img = mmcv.bgr2hsv(img.astype(np.float32))
-        if np.random.randint(2):
-            img[..., 1] *= np.random.uniform(self.saturation_lower, self.saturation_upper)
-        if np.random.randint(2):
-            img[..., 0] += np.random.uniform(-self.hue_delta, self.hue_delta)
-            img[..., 0] %= 360
-        img = mmcv.hsv2bgr(img)
-        if not contrast_first:
-            img = self._contrast(img)
-        if np.random.randint(2):
-            img = img[..., np.random.permutation(3)]
-        results['img'] = np.ascontiguousarray(img, dtype=np.float32)
+        if self.scale_factor != 1:
+            for key in results.get('seg_fields', []):
+                results[key] = mmcv.imrescale(results[key], self.scale_factor,
+                                              interpolation='nearest', backend=self.backend)
         return results
 
     def __repr__(self) -> str:
-        return (f'{self.__class__.__name__}(brightness_delta={self.brightness_delta}, '
-                f'contrast_range=({self.contrast_lower}, {self.contrast_upper}), '
-                f'saturation_range=({self.saturation_lower}, {self.saturation_upper}), '
-                f'hue_delta={self.hue_delta})')
+        return f'{self.__class__.__name__}(scale_factor={self.scale_factor})'
