@@ -14,21 +14,12 @@ force_cpu_if_asked()
 from _launch import add_launch_args, export_local_rank, resolve_device  # noqa: E402
 
 import mmengine  # noqa: E402
-from mmcv.cnn import fuse_conv_bn  # noqa: E402
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 from mmengine.dist import get_dist_info  # noqa: E402
-from mmengine.registry import DefaultScope  # noqa: E402
 
-from mmdet_lite.apis import multi_gpu_test, single_gpu_test  # noqa: E402
-from mmdet_lite.datasets import build_dataset  # noqa: E402
-from mmdet_lite.engine import (build_test_dataloader, checkpoint_classes,  # noqa: E402
-                               init_distributed, load_checkpoint)
-from mmdet_lite.models import build_detector  # noqa: E402
-
-# keys of a 2.x evaluation=dict(...) that configure the hook, not dataset.evaluate
-EVAL_HOOK_KEYS = ('interval', 'tmpdir', 'start', 'gpu_collect', 'save_best', 'rule',
-                  'dynamic_intervals', 'by_epoch', 'greater_keys', 'less_keys',
-                  'broadcast_bn_buffer', 'out_dir', 'efficient_test')
+from mmdet_lite.apis import (build_detector_from_config, build_test_data,  # noqa: E402
+                             evaluate_results, load_config, multi_gpu_test, single_gpu_test)
+from mmdet_lite.engine import init_distributed  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -75,6 +66,14 @@ def parse_args(argv=None):
     return args
 
 
+def build_model(cfg, checkpoint: str, device: str, dataset, fuse_conv_bn: bool = False):
+    """The model under test: ``cfg``'s detector with the checkpoint's weights, class names from
+    the checkpoint (else the test dataset's), BN folded into convs when asked."""
+    return build_detector_from_config(cfg, checkpoint, device=device,
+                                      default_classes=getattr(dataset, 'CLASSES', None),
+                                      fuse_conv_bn=fuse_conv_bn)
+
+
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.config):
@@ -82,30 +81,15 @@ def main(argv=None):
                                 f'(cwd: {os.getcwd()})')
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     device = resolve_device(args.device)
     distributed = args.launcher != 'none'
     if distributed:
         init_distributed(args.launcher, cfg.get('dist_params'))
     rank, _ = get_dist_info()
 
-    test_cfg = cfg.data.test.to_dict() if hasattr(cfg.data.test, 'to_dict') else cfg.data.test
-    if isinstance(test_cfg, dict):
-        test_cfg = dict(test_cfg, test_mode=True)
-    with DefaultScope.overwrite_default_scope('mmdet_lite'):
-        dataset = build_dataset(test_cfg)
-        data_loader = build_test_dataloader(cfg, dataset)
-        model_cfg = cfg.model.to_dict()
-        model_cfg.pop('pretrained', None)
-        model_cfg['train_cfg'] = None
-        model = build_detector(model_cfg, test_cfg=cfg.get('test_cfg'))
-    checkpoint = load_checkpoint(model, args.checkpoint, map_location='cpu')
-    model.CLASSES = checkpoint_classes(checkpoint) or getattr(dataset, 'CLASSES', None)
-    if args.fuse_conv_bn:
-        model = fuse_conv_bn(model)
-    model = model.to(device)
+    dataset, data_loader = build_test_data(cfg)
+    model = build_model(cfg, args.checkpoint, device, dataset, args.fuse_conv_bn)
 
     if not distributed:
         outputs = single_gpu_test(model, data_loader, args.show, args.show_dir,
@@ -122,10 +106,7 @@ def main(argv=None):
         dataset.format_results(outputs, **kwargs)
     metric = None
     if args.eval:
-        eval_kwargs = {k: v for k, v in (cfg.get('evaluation') or {}).items()
-                       if k not in EVAL_HOOK_KEYS}
-        eval_kwargs.update(dict(metric=args.eval, **kwargs))
-        metric = dataset.evaluate(outputs, **eval_kwargs)
+        metric = evaluate_results(cfg, dataset, outputs, args.eval, kwargs)
         print(metric)
         if args.work_dir is not None:
             os.makedirs(args.work_dir, exist_ok=True)

@@ -6,7 +6,6 @@ Shapes: ``N`` images in a batch, ``n`` detections of one image, ``H``/``W`` its 
 import asyncio
 import copy
 import os.path as osp
-import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -15,20 +14,14 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from ..checkpoint import checkpoint_classes, load_checkpoint
 from ..core.visualization import has_display, unpack_det_result
-from ..datasets import CocoDataset
 from ..datasets.collate import mmdet_collate
 from ..datasets.pipelines import Compose
-from ..models import build_detector
+from .builder import build_detector_from_config
 
 ImageInput = Union[str, Path, np.ndarray]
 FILE_LOADER = 'LoadImageFromFile'
 ARRAY_LOADER = 'LoadImageFromWebcam'
-
-
-def _default_device() -> str:
-    return 'cuda:0' if torch.cuda.is_available() else 'cpu'
 
 
 def init_detector(config: Union[str, Path, Config],
@@ -47,46 +40,11 @@ def init_detector(config: Union[str, Path, Config],
 
     Returns:
         The detector, with ``CLASSES`` from the checkpoint's meta (COCO's 80 names and a
-        warning when the checkpoint has none) and ``cfg`` set.
+        warning when the checkpoint has none) and ``cfg`` set; built by
+        :func:`~mmdet_lite.apis.builder.build_detector_from_config`, as ``tools/test.py``'s.
     """
-    if isinstance(config, (str, Path)):
-        if not osp.isfile(config):
-            raise FileNotFoundError(f'config file {str(config)!r} does not exist')
-        config = Config.fromfile(str(config))
-    elif isinstance(config, Config):
-        config = copy.deepcopy(config)
-    else:
-        raise TypeError(f'config must be a file path or an mmengine Config, got '
-                        f'{type(config).__name__}')
-    if cfg_options is not None:
-        config.merge_from_dict(cfg_options)
-    if 'model' not in config:
-        raise KeyError(f'config {config.filename!r} has no `model`; it must define '
-                       'model=dict(type=..., ...)')
-    device = device or _default_device()
-    if str(device).startswith('cuda') and not torch.cuda.is_available():
-        raise RuntimeError(f"device={device!r} but CUDA is not available; use device='cpu'")
-
-    # Weights come from the checkpoint: never fetch pretrained backbones at inference time.
-    if 'pretrained' in config.model:
-        config.model.pretrained = None
-    elif config.model.get('backbone') is not None and 'init_cfg' in config.model.backbone:
-        config.model.backbone.init_cfg = None
-    config.model.train_cfg = None
-    model = build_detector(config.model, test_cfg=config.get('test_cfg'))
-
-    if checkpoint is not None:
-        ckpt = load_checkpoint(model, str(checkpoint), map_location='cpu')
-        classes = checkpoint_classes(ckpt)
-        if classes is None:
-            warnings.warn(f"checkpoint {str(checkpoint)!r} has no class names in its meta "
-                          "(meta['CLASSES']); using COCO's 80 class names")
-            classes = tuple(CocoDataset.CLASSES)
-        model.CLASSES = classes
-    model.cfg = config
-    model.to(device)
-    model.eval()
-    return model
+    return build_detector_from_config(config, checkpoint, device=device,
+                                      cfg_options=cfg_options)
 
 
 def _test_pipeline_cfg(cfg: Config) -> List[dict]:

@@ -1,14 +1,53 @@
-"""mmdetection 2.x test loops: run a detector over a dataloader, collect per-image results."""
+"""Testing a detector as mmdetection 2.x: the test set and its dataloader
+(:func:`build_test_data`), the test loops that run a detector over it and collect per-image
+results (:func:`single_gpu_test`, :func:`multi_gpu_test`), and scoring those results with the
+dataset's ``evaluate`` and the config's ``evaluation`` arguments (:func:`evaluate_results`).
+``tools/test.py`` and the analysis tools call these; the model comes from
+:func:`~mmdet_lite.apis.builder.build_detector_from_config`."""
 import os.path as osp
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import mmcv
 import numpy as np
 import torch
+from mmengine.config import Config
 from mmengine.dist import collect_results, get_dist_info
+from mmengine.registry import DefaultScope
 from mmengine.utils import ProgressBar
+from torch.utils.data import DataLoader, Dataset
 
 from ..core.mask.utils import encode_mask_results
+from ..datasets import build_dataset
+from ..engine import build_test_dataloader, dataset_evaluate_kwargs
+from ..engine.runtime_keys import plain_copy
+
+
+def build_test_dataset(cfg: Config) -> Dataset:
+    """``data.test`` built in test mode (no annotation filtering, no training-only steps)."""
+    test_cfg = plain_copy(cfg.data.test)
+    if isinstance(test_cfg, dict):
+        test_cfg['test_mode'] = True
+    with DefaultScope.overwrite_default_scope('mmdet_lite'):
+        return build_dataset(test_cfg)
+
+
+def build_test_data(cfg: Config) -> Tuple[Dataset, DataLoader]:
+    """The test dataset (:func:`build_test_dataset`) and its dataloader: batch size and workers
+    of ``data.test_dataloader`` (default 1 image, ``data.workers_per_gpu``), dataset order; in
+    distributed runs each rank takes its share."""
+    dataset = build_test_dataset(cfg)
+    return dataset, build_test_dataloader(cfg, dataset)
+
+
+def evaluate_results(cfg: Config, dataset: Any, results: list, metric: Union[str, Sequence[str]],
+                     eval_options: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """``dataset.evaluate(results, metric, ...)`` with the arguments of the config's
+    ``evaluation=dict(...)`` (its hook keys dropped: ``interval``, ``save_best``, ...), updated
+    by ``eval_options`` (``--eval-options``: ``classwise=True``, ``iou_thrs=[...]``, ...)."""
+    eval_kwargs = dataset_evaluate_kwargs(cfg.get('evaluation'))
+    eval_kwargs.update(eval_options or {})
+    eval_kwargs['metric'] = metric
+    return dataset.evaluate(results, **eval_kwargs)
 
 
 def _unwrap(model):

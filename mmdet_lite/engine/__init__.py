@@ -2,6 +2,7 @@
 from ..checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, checkpoint_classes,
                           load_checkpoint, load_checkpoint_safely, save_checkpoint_atomic)
 from .dataset_metric import DatasetMetric
+from .evaluation_config import EVAL_HOOK_KEYS, dataset_evaluate_kwargs
 from .lr_updater_hook import LrUpdaterHook
 from .num_class_check_hook import NumClassCheckHook
 from .runner import LiteRunner, init_distributed
@@ -13,5 +14,5 @@ __all__ = [
     'AtomicLocalBackend', 'UnsafeCheckpointError', 'checkpoint_classes', 'load_checkpoint',
     'load_checkpoint_safely', 'save_checkpoint_atomic', 'LrUpdaterHook', 'NumClassCheckHook',
     'LiteRunner', 'init_distributed', 'build_runner', 'build_test_dataloader', 'runner_kwargs',
-    'ValLossHook'
+    'ValLossHook', 'EVAL_HOOK_KEYS', 'dataset_evaluate_kwargs'
 ]

@@ -10,10 +10,7 @@ from mmengine.evaluator import BaseMetric
 from ..core.mask.utils import encode_mask_results
 from ..datasets.builder import build_dataset
 from ..registry import METRICS
-
-# Keys of a 2.x ``evaluation=dict(...)`` that configure the hook, not ``dataset.evaluate``.
-_HOOK_KEYS = ('interval', 'save_best', 'rule', 'by_epoch', 'start', 'gpu_collect', 'tmpdir',
-              'dynamic_intervals', 'broadcast_bn_buffer', 'out_dir', 'greater_keys', 'less_keys')
+from .evaluation_config import dataset_evaluate_kwargs
 
 
 def _encode_if_bitmaps(result: Any) -> Any:
@@ -42,7 +39,7 @@ class DatasetMetric(BaseMetric):
         super().__init__(collect_device=collect_device, prefix=prefix)
         self.dataset_cfg = copy.deepcopy(dataset)
         self.metric = list(metric) if isinstance(metric, (list, tuple)) else metric
-        self.eval_kwargs = {k: v for k, v in eval_kwargs.items() if k not in _HOOK_KEYS}
+        self.eval_kwargs = dataset_evaluate_kwargs(eval_kwargs)
         self._dataset = None
 
     @property

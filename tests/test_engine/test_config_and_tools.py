@@ -151,3 +151,55 @@ def test_logger_backends_and_num_class_check(tmp_path):
                                                                    num_classes=3))))
     with pytest.raises(ValueError, match='num_classes=3'):
         runner.train()
+
+
+def test_one_list_of_evaluation_hook_keys():
+    from mmdet_lite.engine import EVAL_HOOK_KEYS, dataset_evaluate_kwargs
+    from mmdet_lite.engine.dataset_metric import DatasetMetric
+    evaluation = dict(interval=2, start=1, save_best='auto', rule='greater', by_epoch=True,
+                      gpu_collect=False, tmpdir=None, dynamic_intervals=[(3, 1)],
+                      broadcast_bn_buffer=True, out_dir=None, greater_keys=['mAP'],
+                      less_keys=['loss'], efficient_test=False, file_client_args=None,
+                      metric=['bbox'], classwise=True, iou_thrs=[0.5])
+    assert set(evaluation) - {'metric', 'classwise', 'iou_thrs'} == set(EVAL_HOOK_KEYS)
+    assert dataset_evaluate_kwargs(evaluation) == dict(metric=['bbox'], classwise=True,
+                                                       iou_thrs=[0.5])
+    assert dataset_evaluate_kwargs(None) == {}
+    metric = DatasetMetric(dataset=dict(type='CocoDataset'), **evaluation)
+    assert metric.metric == ['bbox'] and metric.eval_kwargs == dict(classwise=True,
+                                                                    iou_thrs=[0.5])
+
+
+def test_num_class_check_exempts_2x_types_and_rejects_string_classes():
+    import torch.nn as nn
+
+    from mmdet_lite.datasets.utils import check_num_classes
+
+    class RPNHead(nn.Module):  # exempt by type, wherever it sits
+        num_classes = 1
+
+    class StageRPN(RPNHead):  # a subclass too, as 2.x's isinstance check
+        pass
+
+    class Head(nn.Module):
+        def __init__(self, n):
+            super().__init__()
+            self.num_classes = n
+
+    model = nn.Module()
+    model.proposals = RPNHead()
+    model.stage = StageRPN()
+    model.bbox_head = Head(2)
+
+    class TwoClasses:
+        CLASSES = ('a', 'b')
+
+    class OneClassNoComma:
+        CLASSES = 'a'
+
+    check_num_classes(model, TwoClasses())
+    with pytest.raises(TypeError, match=r"CLASSES = \('a', \)"):
+        check_num_classes(model, OneClassNoComma())
+    model.bbox_head = Head(3)
+    with pytest.raises(ValueError, match=r'model.bbox_head \(Head\) has num_classes=3'):
+        check_num_classes(model, TwoClasses())

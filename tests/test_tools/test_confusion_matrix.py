@@ -6,8 +6,8 @@ import mmengine
 import numpy as np
 import pytest
 
-from mmdet_lite.utils.confusion_matrix import (analyze_per_img_dets, calculate_confusion_matrix,
-                                               load_results, plot_confusion_matrix)
+from mmdet_lite.analysis.confusion_matrix import (analyze_per_img_dets, calculate_confusion_matrix,
+                                                  load_results, plot_confusion_matrix)
 
 
 def _empty(n=2):

@@ -3,7 +3,7 @@ import pytest
 import torch
 from torch import nn
 
-from mmdet_lite.utils.flops import human_count, model_complexity, padded_input_shape
+from mmdet_lite.analysis.flops import human_count, model_complexity, padded_input_shape
 
 
 class _RoIHead(nn.Module):

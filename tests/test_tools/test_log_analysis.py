@@ -4,8 +4,8 @@ import json
 import numpy as np
 import pytest
 
-from mmdet_lite.utils.log_analysis import (cal_train_time, curve, load_json_log, merge_logs,
-                                           plot_curve)
+from mmdet_lite.analysis.log_analysis import (cal_train_time, curve, load_json_log, merge_logs,
+                                              plot_curve)
 
 
 def _write_lines(path, records):

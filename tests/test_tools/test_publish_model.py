@@ -6,7 +6,7 @@ import re
 import pytest
 import torch
 
-from mmdet_lite.utils.publish import publish_checkpoint
+from mmdet_lite.convert.publish import publish_checkpoint
 
 from .tool_loader import load_tool
 

@@ -10,11 +10,11 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from mmdet_lite.analysis.confusion_matrix import calculate_confusion_matrix
+from mmdet_lite.analysis.log_analysis import load_json_log, plot_curve
 from mmdet_lite.apis import inference_detector, init_detector
 from mmdet_lite.datasets import build_dataset
 from mmdet_lite.engine import load_checkpoint_safely
-from mmdet_lite.utils.confusion_matrix import calculate_confusion_matrix
-from mmdet_lite.utils.log_analysis import load_json_log, plot_curve
 
 from .tool_loader import load_tool
 
@@ -95,7 +95,7 @@ def test_get_flops_on_the_tiny_config(tiny_shapes_checkpoint, capsys, one_thread
     assert 'Input shape: (3, 64, 96)' in printed
     model = init_detector(config, device='cpu')
     params = sum(p.numel() for p in model.parameters())
-    from mmdet_lite.utils.flops import human_count, model_complexity
+    from mmdet_lite.analysis.flops import human_count, model_complexity
     assert f'Params: {human_count(params)}' in printed
     # the backbone's stem alone (7x7 conv, 3 -> 8 channels, stride 2 on 64 x 96) is a lower
     # bound; every part is listed and the parts add up to the total

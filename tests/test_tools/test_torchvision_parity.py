@@ -15,17 +15,17 @@ import pytest
 import torch
 from mmengine import Config
 
+from mmdet_lite.analysis.benchmark import (boost_torchvision_detections, format_benchmark,
+                                           make_benchmark_inputs, run_benchmark)
+from mmdet_lite.convert.torchvision_convert import (ABSENT_CLASS_BIAS, TV_COCO_CATEGORIES,
+                                                    coco_class_ids,
+                                                    convert_mmdet_to_torchvision_state_dict,
+                                                    convert_torchvision_state_dict,
+                                                    torchvision_labels_to_mmdet,
+                                                    torchvision_to_mmdet_checkpoint)
+from mmdet_lite.convert.torchvision_runner import (build_torchvision_detector, torchvision_detect,
+                                                   torchvision_to_mmdet_results)
 from mmdet_lite.models import build_detector
-from mmdet_lite.utils.benchmark import (boost_torchvision_detections, format_benchmark,
-                                        make_benchmark_inputs, run_benchmark)
-from mmdet_lite.utils.torchvision_convert import (ABSENT_CLASS_BIAS, TV_COCO_CATEGORIES,
-                                                  coco_class_ids,
-                                                  convert_mmdet_to_torchvision_state_dict,
-                                                  convert_torchvision_state_dict,
-                                                  torchvision_labels_to_mmdet,
-                                                  torchvision_to_mmdet_checkpoint)
-from mmdet_lite.utils.torchvision_runner import (build_torchvision_detector, torchvision_detect,
-                                                 torchvision_to_mmdet_results)
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(mask=osp.join(REPO, 'configs/torchvision/mask_rcnn_r50_fpn_tv.py'),

@@ -10,8 +10,8 @@ the newest run is used) or an mmdetection 2.x ``*.log.json``.
 import argparse
 from typing import List, Optional
 
-from mmdet_lite.utils.log_analysis import (cal_train_time, load_json_logs, merge_logs,
-                                           plot_curve)
+from mmdet_lite.analysis.log_analysis import (cal_train_time, load_json_logs, merge_logs,
+                                              plot_curve)
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

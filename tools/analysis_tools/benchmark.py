@@ -7,7 +7,7 @@ Example (Mask R-CNN R50-FPN at 800x1216 on CPU, 3 timed images after 1 warm-up):
 """
 import argparse
 
-from mmdet_lite.utils.benchmark import format_benchmark, run_benchmark
+from mmdet_lite.analysis.benchmark import format_benchmark, run_benchmark
 
 
 def parse_args() -> argparse.Namespace:

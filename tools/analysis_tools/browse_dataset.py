@@ -11,8 +11,8 @@ from typing import List, Optional
 
 from mmengine.config import Config, DictAction
 
+from mmdet_lite.analysis.browse import DEFAULT_SKIP_TYPES, browse_dataset, retrieve_train_data_cfg
 from mmdet_lite.datasets import build_dataset
-from mmdet_lite.utils.browse import DEFAULT_SKIP_TYPES, browse_dataset, retrieve_train_data_cfg
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -9,11 +9,11 @@ import os.path as osp
 from typing import List, Optional
 
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from mmdet_lite.datasets import build_dataset
-from mmdet_lite.utils.confusion_matrix import (calculate_confusion_matrix, load_results,
-                                               plot_confusion_matrix)
+from mmdet_lite.analysis.confusion_matrix import (calculate_confusion_matrix, load_results,
+                                                  plot_confusion_matrix)
+from mmdet_lite.apis import build_test_dataset, load_config
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -36,13 +36,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     results = load_results(args.prediction_path)
-    test_cfg = dict(cfg.data.test)
-    test_cfg['test_mode'] = True
-    dataset = build_dataset(test_cfg)
+    dataset = build_test_dataset(cfg)
     matrix = calculate_confusion_matrix(dataset, results, args.score_thr, args.nms_iou_thr,
                                         args.tp_iou_thr)
     labels = list(dataset.CLASSES) + ['background']

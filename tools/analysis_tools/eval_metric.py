@@ -5,13 +5,9 @@
 import argparse
 
 import mmengine
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
-from mmdet_lite.datasets import build_dataset
-
-# keys of ``evaluation=dict(...)`` that configure the hook, not ``dataset.evaluate``
-HOOK_KEYS = ('interval', 'tmpdir', 'start', 'gpu_collect', 'save_best', 'rule',
-             'dynamic_intervals', 'by_epoch')
+from mmdet_lite.apis import build_test_dataset, evaluate_results, load_config
 
 
 def parse_args(argv=None):
@@ -34,21 +30,14 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    test_cfg = cfg.data.test.to_dict() if hasattr(cfg.data.test, 'to_dict') else dict(cfg.data.test)
-    test_cfg['test_mode'] = True
-    dataset = build_dataset(test_cfg)
+    cfg = load_config(args.config, args.cfg_options)
+    dataset = build_test_dataset(cfg)
     outputs = mmengine.load(args.pkl_results)
     kwargs = dict(args.eval_options or {})
     if args.format_only:
         dataset.format_results(outputs, **kwargs)
     if args.eval:
-        eval_kwargs = {k: v for k, v in dict(cfg.get('evaluation', {})).items()
-                       if k not in HOOK_KEYS}
-        eval_kwargs.update(kwargs, metric=args.eval)
-        metrics = dataset.evaluate(outputs, **eval_kwargs)
+        metrics = evaluate_results(cfg, dataset, outputs, args.eval, kwargs)
         print(dict(metrics))
         return metrics
 

@@ -7,8 +7,8 @@ from typing import List, Optional
 
 from mmengine.config import DictAction
 
+from mmdet_lite.analysis.flops import human_count, model_complexity, padded_input_shape
 from mmdet_lite.apis import init_detector
-from mmdet_lite.utils.flops import human_count, model_complexity, padded_input_shape
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

@@ -7,7 +7,7 @@ weights and meta (class names, config), and add the sha256 prefix to the file na
 import argparse
 from typing import List, Optional
 
-from mmdet_lite.utils.publish import publish_checkpoint
+from mmdet_lite.convert.publish import publish_checkpoint
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

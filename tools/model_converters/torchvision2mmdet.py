@@ -13,7 +13,7 @@ import os.path as osp
 
 import torch
 
-from mmdet_lite.utils.torchvision_convert import torchvision_to_mmdet_checkpoint
+from mmdet_lite.convert.torchvision_convert import torchvision_to_mmdet_checkpoint
 
 
 def parse_args() -> argparse.Namespace:

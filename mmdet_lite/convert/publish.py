@@ -7,7 +7,7 @@ from typing import Dict
 
 import torch
 
-from ..engine import load_checkpoint_safely
+from ..checkpoint import load_checkpoint_safely
 
 # Training-state entries of mmengine (and mmcv 1.x) checkpoints that inference does not need.
 TRAINING_STATE_KEYS = ('optimizer', 'message_hub', 'param_schedulers', 'ema_state_dict')

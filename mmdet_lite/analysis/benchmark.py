@@ -4,21 +4,27 @@ Both models get the same weights and the very same normalised, padded input tens
 image is timed for both models in turn (the order alternates from image to image) so that
 load from other processes on the machine hits both alike. Latency = ``simple_test`` for
 mmdet_lite and ``backbone → rpn → roi_heads → transform.postprocess`` for torchvision
-(:func:`~mmdet_lite.utils.torchvision_runner.torchvision_detect`): both include box
+(:func:`~mmdet_lite.convert.torchvision_runner.torchvision_detect`): both include box
 post-processing and pasting the masks into the image.
 """
-import copy
 import statistics
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmcv.cnn import fuse_conv_bn as fold_conv_bn
+from mmengine.config import Config
+from terminaltables import AsciiTable
 from torch import nn
 
-from .torchvision_convert import (ABSENT_CLASS_BIAS, convert_mmdet_to_torchvision_state_dict,
-                                  default_class_ids, torchvision_to_mmdet_checkpoint)
-from .torchvision_runner import build_torchvision_detector, torchvision_detect
+from ..apis import build_detector_from_config
+from ..checkpoint import load_checkpoint_safely, unwrap_state_dict
+from ..convert.torchvision_convert import (ABSENT_CLASS_BIAS,
+                                           convert_mmdet_to_torchvision_state_dict,
+                                           default_class_ids, torchvision_to_mmdet_checkpoint)
+from ..convert.torchvision_runner import build_torchvision_detector, torchvision_detect
 
 Tensor = torch.Tensor
 
@@ -106,50 +112,47 @@ def _count_mmdet(result: list) -> int:
     return int(sum(len(b) for b in bbox_results))
 
 
-def build_benchmark_models(config, checkpoint: Optional[str] = None,
+def build_benchmark_models(config: Union[str, Path, Config], checkpoint: Optional[str] = None,
                            compare_torchvision: bool = False, seed: int = 0,
                            device: str = 'cpu') -> Tuple[nn.Module, Optional[nn.Module]]:
     """The mmdet_lite model of ``config`` and, if asked, torchvision's twin with equal weights.
 
-    ``checkpoint`` may be an mmdet_lite checkpoint or a torchvision state dict (converted on
-    the fly). Without one, torchvision's model is initialised from ``seed`` and its classifier
-    is boosted (:func:`boost_torchvision_detections`) so that there are detections to
-    post-process and masks to paste, as with trained weights.
+    ``checkpoint`` may be an mmdet_lite checkpoint (loaded strictly by
+    :func:`~mmdet_lite.apis.build_detector_from_config`, the path of ``init_detector`` and
+    ``tools/test.py``) or a torchvision state dict (converted on the fly). Without one,
+    torchvision's model is initialised from ``seed`` and its classifier is boosted
+    (:func:`boost_torchvision_detections`) so that there are detections to post-process and
+    masks to paste, as with trained weights.
     """
-    from mmengine import Config
-
-    from ..models import build_detector
-    cfg = config if isinstance(config, Config) else Config.fromfile(config)
-    model = build_detector(copy.deepcopy(cfg.model))
-    with_mask = bool(getattr(model, 'with_mask', False))
     class_ids: Optional[List[int]] = None
-    mm_state = None
+    mm_checkpoint = None
     tv_state = None
     if checkpoint is not None:
-        from ..engine import load_checkpoint_safely
         ckpt = load_checkpoint_safely(checkpoint)
-        state = ckpt.get('state_dict', ckpt.get('model', ckpt)) if isinstance(ckpt, dict) else ckpt
+        state = unwrap_state_dict(ckpt, checkpoint)
         if _is_torchvision_state_dict(state):
             tv_state = state
         else:
-            mm_state = state
+            mm_checkpoint = checkpoint
             class_ids = (ckpt.get('meta') or {}).get('torchvision_class_ids')
+    model = build_detector_from_config(config, mm_checkpoint, device=device, strict=True)
+    with_mask = bool(getattr(model, 'with_mask', False))
     tv_model = None
-    if compare_torchvision or mm_state is None:
-        if tv_state is None and mm_state is None:
+    if compare_torchvision or mm_checkpoint is None:
+        if tv_state is None and mm_checkpoint is None:
             torch.manual_seed(seed)
         tv_model = build_torchvision_detector(with_mask=with_mask)
         if tv_state is not None:
             tv_model.load_state_dict(tv_state)
-        elif mm_state is not None:
-            tv_model.load_state_dict(convert_mmdet_to_torchvision_state_dict(mm_state, class_ids))
+        elif mm_checkpoint is not None:
+            tv_model.load_state_dict(convert_mmdet_to_torchvision_state_dict(
+                model.state_dict(), class_ids))
         else:
             unused = [i for i in range(1, 91) if i not in default_class_ids(91)]
             boost_torchvision_detections(tv_model, unused_class_ids=unused)
-        if mm_state is None:
-            mm_state = torchvision_to_mmdet_checkpoint(tv_model.state_dict())['state_dict']
-    model.load_state_dict(mm_state, strict=True)
-    model = model.to(device).eval()
+        if mm_checkpoint is None:
+            model.load_state_dict(
+                torchvision_to_mmdet_checkpoint(tv_model.state_dict())['state_dict'], strict=True)
     if not compare_torchvision:
         return model, None
     return model, tv_model.to(device).eval()
@@ -180,8 +183,7 @@ def run_benchmark(config, checkpoint: Optional[str] = None, compare_torchvision:
     model, tv_model = build_benchmark_models(config, checkpoint, compare_torchvision, seed,
                                              device)
     if fuse_conv_bn:
-        from mmcv.cnn import fuse_conv_bn as fuse
-        model = fuse(model)
+        model = fold_conv_bn(model)
     inputs = [img.to(dev) for img in make_benchmark_inputs(height, width, warmup + num_images,
                                                            seed)]
 
@@ -216,7 +218,6 @@ def run_benchmark(config, checkpoint: Optional[str] = None, compare_torchvision:
 
 def format_benchmark(report: dict) -> str:
     """A plain-text table of :func:`run_benchmark`'s report."""
-    from terminaltables import AsciiTable
     height, width = report['shape']
     table = [['model', 'median (ms)', 'mean (ms)', 'min (ms)', 'dets/img']]
     for row in report['rows']:

@@ -1,0 +1,77 @@
+"""The hook and logging keys of a 2.x config → mmengine: ``log_config`` and
+``checkpoint_config`` → ``default_hooks`` and the visualizer's backends; ``custom_hooks`` plus
+the LR hook and the ('val', N) workflow's ``ValLossHook`` → ``custom_hooks``."""
+import warnings
+from typing import Any, List, Optional
+
+from mmengine.config import Config
+
+from ..checkpoint import ATOMIC_BACKEND
+from .runtime_keys import plain_copy, reject_extra_keys
+from .schedules import is_epoch_based, lr_hook
+
+# 2.x logger hooks → the mmengine visualizer backend that replaces them (None: the text log)
+LOGGER_HOOKS = {'TextLoggerHook': None, 'TensorboardLoggerHook': 'TensorboardVisBackend',
+                'WandbLoggerHook': 'WandbVisBackend', 'MlflowLoggerHook': 'MLflowVisBackend'}
+
+
+def default_hooks(cfg: Config, save_best: Optional[dict]) -> dict:
+    """mmengine's ``default_hooks`` from ``log_config`` and ``checkpoint_config``.
+
+    ``save_best``: the CheckpointHook arguments of ``evaluation.save_best`` (or None).
+    """
+    log_config = plain_copy(cfg.get('log_config') or dict(interval=50, hooks=[]))
+    interval = log_config.get('interval', 50)
+    logger = dict(type='LoggerHook', interval=interval)
+    for hook in log_config.get('hooks', []):
+        hook = dict(hook)
+        hook_type = hook.pop('type')
+        if hook_type not in LOGGER_HOOKS:
+            raise ValueError(f'log_config.hooks: {hook_type!r} is not supported; use '
+                             f'{sorted(LOGGER_HOOKS)}')
+        if hook_type == 'TextLoggerHook':
+            for key in ('interval', 'ignore_last', 'out_dir', 'out_suffix', 'keep_local'):
+                if key in hook:
+                    logger[key] = hook.pop(key)
+            for key in ('by_epoch', 'reset_flag', 'interval_exp_name'):
+                hook.pop(key, None)  # the log processor follows the runner type instead
+            reject_extra_keys('TextLoggerHook', hook, ())
+    hooks = dict(timer=dict(type='IterTimerHook'), logger=logger, param_scheduler=None,
+                 sampler_seed=dict(type='DistSamplerSeedHook'), checkpoint=None)
+    if cfg.get('checkpoint_config') is not None:
+        ckpt = plain_copy(cfg.checkpoint_config)
+        ckpt.pop('meta', None)  # 2.x tools put CLASSES here; the runner stores them itself
+        ckpt.pop('create_symlink', None)  # latest.pth is always made
+        ckpt.setdefault('by_epoch', is_epoch_based(cfg))
+        ckpt.update(save_best or {})
+        hooks['checkpoint'] = dict(type='CheckpointHook', backend_args=dict(
+            backend=ATOMIC_BACKEND), **ckpt)
+    return hooks
+
+
+def visualizer(cfg: Config) -> dict:
+    """The ``Visualizer`` with a local backend and one per logger hook of ``log_config``."""
+    backends: List[dict] = [dict(type='LocalVisBackend')]
+    for hook in (cfg.get('log_config') or {}).get('hooks', []):
+        backend = LOGGER_HOOKS.get(hook['type'])
+        if backend == 'TensorboardVisBackend':
+            try:
+                import tensorboard  # noqa: F401  (optional dependency: probe only)
+            except ImportError:
+                warnings.warn('log_config lists TensorboardLoggerHook but tensorboard is not '
+                              'installed: pip install tensorboard; logging text/JSON only')
+                continue
+        if backend is not None:
+            backends.append(dict(type=backend))
+    return dict(type='Visualizer', vis_backends=backends)
+
+
+def custom_hooks(cfg: Config, val_loss_loader: Optional[dict], val_every: int) -> List[dict]:
+    """``custom_hooks``, then the LR hook of ``lr_config`` and the ('val', N) ValLossHook."""
+    hooks: List[Any] = [plain_copy(h) for h in cfg.get('custom_hooks') or []]
+    lr = lr_hook(cfg)
+    if lr is not None:
+        hooks.append(lr)
+    if val_loss_loader is not None:
+        hooks.append(dict(type='ValLossHook', dataloader=val_loss_loader, interval=val_every))
+    return hooks
