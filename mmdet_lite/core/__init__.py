@@ -7,6 +7,13 @@ from .bbox import (BBOX_ASSIGNERS, BBOX_CODERS, BBOX_SAMPLERS, IOU_CALCULATORS, 
                    bbox_mapping_back, bbox_overlaps, bbox_rescale, bbox_xyxy_to_cxcywh,
                    build_assigner, build_bbox_coder, build_iou_calculator, build_sampler,
                    delta2bbox, roi2bbox)
+from .anchor import (LegacyAnchorGenerator, LegacySSDAnchorGenerator, MlvlPointGenerator,
+                     PointGenerator, SSDAnchorGenerator, YOLOAnchorGenerator)
+from .bbox import (ApproxMaxIoUAssigner, ATSSAssigner, BucketingBBoxCoder,
+                   CenterRegionAssigner, DistancePointBBoxCoder, GridAssigner,
+                   LegacyDeltaXYWHBBoxCoder, PointAssigner, PseudoBBoxCoder, RegionAssigner,
+                   SimOTAAssigner, TaskAlignedAssigner, TBLRBBoxCoder, UniformAssigner,
+                   YOLOBBoxCoder, bbox2distance, distance2bbox, find_inside_bboxes)
 from .post_processing import (batched_nms, merge_aug_bboxes, merge_aug_masks,
                               merge_aug_proposals, merge_aug_scores, multiclass_nms, nms)
 from .utils import (center_of_mass, filter_scores_and_topk, flip_tensor, generate_coordinate,
@@ -34,3 +41,14 @@ __all__ += [
     'unmap'
 ]
 __all__ += ['mask_target']
+
+# prior generators, assigners, coders and transforms of the one-stage and R-CNN families
+__all__ += [
+    'LegacyAnchorGenerator', 'LegacySSDAnchorGenerator', 'MlvlPointGenerator',
+    'PointGenerator', 'SSDAnchorGenerator', 'YOLOAnchorGenerator', 'ApproxMaxIoUAssigner',
+    'ATSSAssigner', 'BucketingBBoxCoder', 'CenterRegionAssigner', 'DistancePointBBoxCoder',
+    'GridAssigner', 'LegacyDeltaXYWHBBoxCoder', 'PointAssigner', 'PseudoBBoxCoder',
+    'RegionAssigner', 'SimOTAAssigner', 'TaskAlignedAssigner', 'TBLRBBoxCoder',
+    'UniformAssigner', 'YOLOBBoxCoder', 'bbox2distance', 'distance2bbox',
+    'find_inside_bboxes'
+]

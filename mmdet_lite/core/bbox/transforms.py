@@ -1,5 +1,5 @@
 """Box format conversions: flips, test-time mapping, RoI packing and per-class results."""
-from typing import List, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -136,3 +136,68 @@ def bbox_xyxy_to_cxcywh(bbox: Tensor) -> Tensor:
     """(..., 4) (x1, y1, x2, y2) -> (cx, cy, w, h)."""
     x1, y1, x2, y2 = bbox.split((1, 1, 1, 1), dim=-1)
     return torch.cat([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1], dim=-1)
+
+
+def distance2bbox(points: Tensor, distance: Tensor,
+                  max_shape: Optional[Union[Sequence[int], Sequence[Sequence[int]], Tensor]] = None
+                  ) -> Tensor:
+    """Boxes from points and their distances to the four sides.
+
+    Args:
+        points: (N, 2) or (B, N, 2) points (x, y).
+        distance: (N, 4) or (B, N, 4) distances (left, top, right, bottom).
+        max_shape: (h, w[, c]) to clip the boxes to; for batched input also one shape per
+            image (a list or a (B, 2+) tensor).
+
+    Returns:
+        (N, 4) or (B, N, 4) xyxy boxes.
+    """
+    x1 = points[..., 0] - distance[..., 0]
+    y1 = points[..., 1] - distance[..., 1]
+    x2 = points[..., 0] + distance[..., 2]
+    y2 = points[..., 1] + distance[..., 3]
+    bboxes = torch.stack([x1, y1, x2, y2], -1)
+    if max_shape is None:
+        return bboxes
+    if not isinstance(max_shape, Tensor):
+        max_shape = x1.new_tensor(max_shape)
+    max_shape = max_shape[..., :2].type_as(x1)
+    if max_shape.ndim == 2 and (bboxes.ndim != 3 or max_shape.size(0) != bboxes.size(0)):
+        raise ValueError(f'distance2bbox: {max_shape.size(0)} per-image max_shapes need batched '
+                         f'(B, N, 4) boxes with B = {max_shape.size(0)}, got '
+                         f'{tuple(bboxes.shape)}')
+    max_xy = torch.cat([max_shape, max_shape], dim=-1).flip(-1).unsqueeze(-2)  # (..., 1, 4)
+    min_xy = x1.new_tensor(0)
+    bboxes = torch.where(bboxes < min_xy, min_xy, bboxes)
+    return torch.where(bboxes > max_xy, max_xy, bboxes)
+
+
+def bbox2distance(points: Tensor, bbox: Tensor, max_dis: Optional[float] = None,
+                  eps: float = 0.1) -> Tensor:
+    """Distances (left, top, right, bottom) from points to the sides of boxes; the inverse of
+    :func:`distance2bbox`.
+
+    Args:
+        points: (n, 2) points (x, y).
+        bbox: (n, 4) xyxy boxes.
+        max_dis: if given, clamp the distances to [0, max_dis - eps].
+        eps: keeps clamped distances strictly below ``max_dis``.
+
+    Returns:
+        (n, 4) distances.
+    """
+    left = points[:, 0] - bbox[:, 0]
+    top = points[:, 1] - bbox[:, 1]
+    right = bbox[:, 2] - points[:, 0]
+    bottom = bbox[:, 3] - points[:, 1]
+    distances = torch.stack([left, top, right, bottom], -1)
+    if max_dis is not None:
+        distances = distances.clamp(min=0, max=max_dis - eps)
+    return distances
+
+
+def find_inside_bboxes(bboxes: Tensor, img_h: int, img_w: int) -> Tensor:
+    """(n,) bool flags of the (n, 4) xyxy boxes that overlap the image [0, img_w] x [0, img_h]
+    (a box touching it only along an edge does not count)."""
+    return ((bboxes[:, 0] < img_w) & (bboxes[:, 2] > 0)
+            & (bboxes[:, 1] < img_h) & (bboxes[:, 3] > 0))
