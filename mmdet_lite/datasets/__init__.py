@@ -1,9 +1,11 @@
 from . import pipelines, samplers  # noqa: F401 (registers)
 from .builder import DATASETS, PIPELINES, build_dataset
+from .class_balanced import ClassBalancedDataset
 from .coco import CocoDataset
 from .collate import mmdet_collate
 from .custom import CustomDataset
 from .dataset_wrappers import ConcatDataset, RepeatDataset
+from .multi_image_mix import MultiImageMixDataset
 from .samplers import DistributedGroupSampler, GroupSampler
 from .shapes import ShapesDataset, generate_shapes
 from .utils import check_num_classes
@@ -13,5 +15,6 @@ from .xml_style import XMLDataset
 __all__ = [
     'DATASETS', 'PIPELINES', 'build_dataset', 'mmdet_collate', 'CocoDataset', 'CustomDataset',
     'ConcatDataset', 'RepeatDataset', 'DistributedGroupSampler', 'GroupSampler', 'ShapesDataset',
-    'generate_shapes', 'check_num_classes', 'VOCDataset', 'XMLDataset'
+    'generate_shapes', 'check_num_classes', 'VOCDataset', 'XMLDataset', 'ClassBalancedDataset',
+    'MultiImageMixDataset'
 ]
