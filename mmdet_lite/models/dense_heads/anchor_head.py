@@ -12,16 +12,18 @@ Extension point (design §3.4): a subclass that overrides only ``_init_layers`` 
 ``forward_single`` (and optionally ``init_weights``) trains and tests unchanged.
 """
 import copy
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
-from mmengine.config import ConfigDict
 from torch import Tensor, nn
 
 from ...core import (anchor_inside_flags, build_assigner, build_bbox_coder,
                      build_prior_generator, build_sampler, images_to_levels, multi_apply, unmap)
 from ..builder import HEADS, build_loss
+from ..utils.config import as_config
 from ..utils.gt_check import check_gt_bboxes
+from ..utils.results import AnchorTargets, Detections, ImageAnchorTargets, SampledAnchorTargets
 from .base_dense_head import BaseDenseHead
 
 _FOCAL_LIKE = ('FocalLoss', 'GHMC', 'QualityFocalLoss')
@@ -77,8 +79,8 @@ class AnchorHead(BaseDenseHead):
         self.bbox_coder = build_bbox_coder(copy.deepcopy(bbox_coder))
         self.loss_cls = build_loss(copy.deepcopy(loss_cls))
         self.loss_bbox = build_loss(copy.deepcopy(loss_bbox))
-        self.train_cfg = _to_config(train_cfg)
-        self.test_cfg = _to_config(test_cfg)
+        self.train_cfg = as_config(train_cfg)
+        self.test_cfg = as_config(test_cfg)
         self.sampling = False
         if self.train_cfg:
             self.assigner = build_assigner(copy.deepcopy(self.train_cfg.assigner))
@@ -98,12 +100,16 @@ class AnchorHead(BaseDenseHead):
 
     @property
     def num_anchors(self) -> int:
-        """2.x alias of ``num_base_priors`` (A)."""
+        """Deprecated 2.x alias of ``num_base_priors`` (A); warns as 2.x did."""
+        warnings.warn('DeprecationWarning: `num_anchors` is deprecated, for consistency or also '
+                      'use `num_base_priors` instead')
         return self.num_base_priors
 
     @property
     def anchor_generator(self):
-        """2.x alias of ``prior_generator``."""
+        """Deprecated 2.x alias of ``prior_generator``; warns as 2.x did."""
+        warnings.warn('DeprecationWarning: anchor_generator is deprecated, please use '
+                      '"prior_generator" instead')
         return self.prior_generator
 
     def _init_layers(self) -> None:
@@ -134,12 +140,14 @@ class AnchorHead(BaseDenseHead):
     def _get_targets_single(self, flat_anchors: Tensor, valid_flags: Tensor, gt_bboxes: Tensor,
                             gt_bboxes_ignore: Optional[Tensor], gt_labels: Optional[Tensor],
                             img_meta: dict, label_channels: int = 1,
-                            unmap_outputs: bool = True) -> tuple:
+                            unmap_outputs: bool = True) -> ImageAnchorTargets:
         """Of one image: assign and sample the P anchors, then build the regression targets.
 
         Returns:
-            labels (P,) with ``num_classes`` for background, label_weights (P,),
-            bbox_targets (P, 4), bbox_weights (P, 4), pos_inds, neg_inds, sampling_result.
+            ``ImageAnchorTargets``: labels (P,) with ``num_classes`` for background,
+            label_weights (P,), bbox_targets (P, 4), bbox_weights (P, 4), pos_inds, neg_inds,
+            sampling_result. A subclass may return more values after these seven;
+            ``get_targets`` regroups them per level after its own results.
         """
         allowed_border = self.train_cfg.get('allowed_border', -1)
         inside_flags = anchor_inside_flags(flat_anchors, valid_flags, img_meta['img_shape'][:2],
@@ -187,21 +195,24 @@ class AnchorHead(BaseDenseHead):
             label_weights = unmap(label_weights, num_total, inside_flags)
             bbox_targets = unmap(bbox_targets, num_total, inside_flags)
             bbox_weights = unmap(bbox_weights, num_total, inside_flags)
-        return (labels, label_weights, bbox_targets, bbox_weights, pos_inds, neg_inds,
-                sampling_result)
+        return ImageAnchorTargets(labels, label_weights, bbox_targets, bbox_weights, pos_inds,
+                                  neg_inds, sampling_result)
 
     def get_targets(self, anchor_list: List[List[Tensor]], valid_flag_list: List[List[Tensor]],
                     gt_bboxes_list: List[Tensor], img_metas: List[dict],
                     gt_bboxes_ignore_list: Optional[List[Tensor]] = None,
                     gt_labels_list: Optional[List[Tensor]] = None, label_channels: int = 1,
-                    unmap_outputs: bool = True, return_sampling_results: bool = False) -> tuple:
+                    unmap_outputs: bool = True, return_sampling_results: bool = False
+                    ) -> Union[AnchorTargets, SampledAnchorTargets, tuple]:
         """Targets of a batch, regrouped per level.
 
         Returns:
-            labels_list, label_weights_list (L x (N, P_l)), bbox_targets_list,
-            bbox_weights_list (L x (N, P_l, 4)), num_total_pos, num_total_neg (each at least
-            1 per image), then the sampling results if asked, then any extra per-image outputs
-            of ``_get_targets_single`` regrouped per level.
+            ``AnchorTargets``: labels_list, label_weights_list (L x (N, P_l)),
+            bbox_targets_list, bbox_weights_list (L x (N, P_l, 4)), num_total_pos,
+            num_total_neg (each at least 1 per image); ``SampledAnchorTargets`` (the same plus
+            sampling_results_list) when ``return_sampling_results``. When a subclass's
+            ``_get_targets_single`` returns extra values, they follow, regrouped per level, and
+            the result is a plain tuple (2.x's order).
         """
         num_imgs = len(img_metas)
         if not (len(anchor_list) == len(valid_flag_list) == len(gt_bboxes_list) == num_imgs):
@@ -225,14 +236,17 @@ class AnchorHead(BaseDenseHead):
         rest_results = list(results[7:])
         num_total_pos = sum(max(inds.numel(), 1) for inds in pos_inds_list)
         num_total_neg = sum(max(inds.numel(), 1) for inds in neg_inds_list)
-        res = (images_to_levels(all_labels, num_level_anchors),
-               images_to_levels(all_label_weights, num_level_anchors),
-               images_to_levels(all_bbox_targets, num_level_anchors),
-               images_to_levels(all_bbox_weights, num_level_anchors),
-               num_total_pos, num_total_neg)
+        targets = AnchorTargets(images_to_levels(all_labels, num_level_anchors),
+                                images_to_levels(all_label_weights, num_level_anchors),
+                                images_to_levels(all_bbox_targets, num_level_anchors),
+                                images_to_levels(all_bbox_weights, num_level_anchors),
+                                num_total_pos, num_total_neg)
         if return_sampling_results:
-            res = res + (sampling_results_list,)
-        return res + tuple(images_to_levels(r, num_level_anchors) for r in rest_results)
+            targets = SampledAnchorTargets(*targets, sampling_results_list)
+        if not rest_results:
+            return targets
+        return tuple(targets) + tuple(images_to_levels(r, num_level_anchors)
+                                      for r in rest_results)
 
     def loss_single(self, cls_score: Tensor, bbox_pred: Tensor, anchors: Tensor, labels: Tensor,
                     label_weights: Tensor, bbox_targets: Tensor, bbox_weights: Tensor,
@@ -267,29 +281,26 @@ class AnchorHead(BaseDenseHead):
         device = cls_scores[0].device
         anchor_list, valid_flag_list = self.get_anchors(featmap_sizes, img_metas, device=device)
         label_channels = self.cls_out_channels if self.use_sigmoid_cls else 1
-        (labels_list, label_weights_list, bbox_targets_list, bbox_weights_list, num_total_pos,
-         num_total_neg) = self.get_targets(
-             anchor_list, valid_flag_list, gt_bboxes, img_metas,
-             gt_bboxes_ignore_list=gt_bboxes_ignore, gt_labels_list=gt_labels,
-             label_channels=label_channels)
-        num_total_samples = num_total_pos + num_total_neg if self.sampling else num_total_pos
+        # AnchorTargets(*...) also names a ported 2.x get_targets' plain 6-tuple.
+        targets = AnchorTargets(*self.get_targets(
+            anchor_list, valid_flag_list, gt_bboxes, img_metas,
+            gt_bboxes_ignore_list=gt_bboxes_ignore, gt_labels_list=gt_labels,
+            label_channels=label_channels))
+        if self.sampling:
+            num_total_samples = targets.num_total_pos + targets.num_total_neg
+        else:
+            num_total_samples = targets.num_total_pos
         num_level_anchors = [anchors.size(0) for anchors in anchor_list[0]]
         concat_anchor_list = [torch.cat(anchors) for anchors in anchor_list]
         all_anchor_list = images_to_levels(concat_anchor_list, num_level_anchors)
         losses_cls, losses_bbox = multi_apply(
-            self.loss_single, cls_scores, bbox_preds, all_anchor_list, labels_list,
-            label_weights_list, bbox_targets_list, bbox_weights_list,
+            self.loss_single, cls_scores, bbox_preds, all_anchor_list, targets.labels_list,
+            targets.label_weights_list, targets.bbox_targets_list, targets.bbox_weights_list,
             num_total_samples=num_total_samples)
         return dict(loss_cls=losses_cls, loss_bbox=losses_bbox)
 
     def aug_test(self, feats: List[Sequence[Tensor]], img_metas: List[List[dict]],
-                 rescale: bool = False) -> List[Tuple[Tensor, Tensor]]:
+                 rescale: bool = False) -> List[Detections]:
         """Flip/scale TTA: see ``BBoxTestMixin.aug_test_bboxes``."""
         return self.aug_test_bboxes(feats, img_metas, rescale=rescale)
 
-
-def _to_config(cfg: Optional[dict]) -> Optional[ConfigDict]:
-    """A private deep copy with attribute access (2.x code reads ``cfg.nms``)."""
-    if cfg is None:
-        return None
-    return ConfigDict(copy.deepcopy(dict(cfg)))

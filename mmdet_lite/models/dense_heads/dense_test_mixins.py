@@ -7,30 +7,33 @@ from typing import List, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from ...core import batched_nms, bbox_mapping_back, merge_aug_proposals
+from ...core import bbox_mapping_back, merge_aug_proposals
+from ...core.bbox.scale_factor import scale_factor_tensor
+from ..utils.results import DenseCandidates, Detections
 
 
 class BBoxTestMixin:
     """``simple_test_bboxes``, ``aug_test_bboxes``, ``simple_test_rpn``, ``aug_test_rpn``."""
 
     def simple_test_bboxes(self, feats: Sequence[Tensor], img_metas: List[dict],
-                           rescale: bool = False) -> List[Tuple[Tensor, Tensor]]:
-        """Per image ``(det_bboxes (n, 5), det_labels (n,))`` of features L x (N, C, H_l, W_l)."""
+                           rescale: bool = False) -> List[Detections]:
+        """Per image ``Detections(det_bboxes (n, 5), det_labels (n,))`` of features
+        L x (N, C, H_l, W_l)."""
         outs = self.forward(feats)
         return self.get_bboxes(*outs, img_metas=img_metas, rescale=rescale)
 
     def aug_test_bboxes(self, feats: List[Sequence[Tensor]], img_metas: List[List[dict]],
-                        rescale: bool = False) -> List[Tuple[Tensor, Tensor]]:
+                        rescale: bool = False) -> List[Detections]:
         """Merge the detections of T augmented views (flip / scale) of one image.
 
         Each view's candidates (before NMS) are mapped back to the original-image frame
         (``bbox_mapping_back``), concatenated, and a single class-aware NMS keeps
-        ``max_per_img``. ``feats[t]`` are the features of view ``t`` (batch of one image) and
-        ``img_metas[t]`` its one-element meta list.
+        ``max_per_img`` (``_nms_detections``, as for one view). ``feats[t]`` are the features
+        of view ``t`` (batch of one image) and ``img_metas[t]`` its one-element meta list.
 
         Returns:
-            A one-element list ``[(det_bboxes (n, 5), det_labels (n,))]``; boxes in the original
-            image frame when ``rescale`` else in the first view's scale.
+            A one-element list ``[Detections(det_bboxes (n, 5), det_labels (n,))]``; boxes in
+            the original image frame when ``rescale`` else in the first view's scale.
         """
         if len(feats) != len(img_metas):
             raise ValueError(f'{len(feats)} augmented feature sets but {len(img_metas)} meta '
@@ -41,26 +44,20 @@ class BBoxTestMixin:
                 raise ValueError('aug_test merges one image at a time (samples_per_gpu=1), got '
                                  f'{len(img_meta)} images per augmentation')
             outs = self.forward(x)
-            bboxes, scores, labels = self.get_bboxes(
-                *outs, img_metas=img_meta, cfg=self.test_cfg, rescale=False,
-                with_nms=False)[0]
+            # DenseCandidates, or a 2.x subclass's plain (bboxes, scores, labels) tuple.
+            bboxes, scores, labels = self.get_bboxes(*outs, img_metas=img_meta,
+                                                     cfg=self.test_cfg, rescale=False,
+                                                     with_nms=False)[0]
             aug_bboxes.append(bboxes)
             aug_scores.append(scores)
             aug_labels.append(labels)
         merged_bboxes, merged_scores = self.merge_aug_bboxes(aug_bboxes, aug_scores, img_metas)
-        merged_labels = torch.cat(aug_labels, dim=0)
-        if merged_bboxes.numel() == 0:
-            return [(torch.cat([merged_bboxes, merged_scores[:, None]], -1), merged_labels)]
-        det_bboxes, keep = batched_nms(merged_bboxes, merged_scores, merged_labels,
-                                       self.test_cfg.nms)
-        max_per_img = self.test_cfg.get('max_per_img', -1)
-        if max_per_img is not None and max_per_img > 0:
-            det_bboxes, keep = det_bboxes[:max_per_img], keep[:max_per_img]
-        det_labels = merged_labels[keep]
+        merged = DenseCandidates(merged_bboxes, merged_scores, torch.cat(aug_labels, dim=0))
+        det_bboxes, det_labels = self._nms_detections(merged, self.test_cfg)
         if not rescale:
             det_bboxes = det_bboxes.clone()
-            det_bboxes[:, :4] *= det_bboxes.new_tensor(img_metas[0][0]['scale_factor'])
-        return [(det_bboxes, det_labels)]
+            det_bboxes[:, :4] *= scale_factor_tensor(img_metas[0][0]['scale_factor'], det_bboxes)
+        return [Detections(det_bboxes, det_labels)]
 
     def merge_aug_bboxes(self, aug_bboxes: List[Tensor], aug_scores: List[Tensor],
                          img_metas: List[List[dict]]) -> Tuple[Tensor, Tensor]:

@@ -5,18 +5,17 @@ Shape shorthand:
     A: anchors per location          C: objectness outputs per anchor (1 with sigmoid, 2 softmax)
     H_l, W_l: size of level l        P_l = H_l * W_l * A anchors of level l
 """
-import copy
-from typing import Dict, List, Optional, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
+from mmengine.config import ConfigDict
 from torch import Tensor, nn
 
 from ...core import batched_nms
 from ..builder import HEADS
 from ..utils.conv_module import ConvModule
 from .anchor_head import AnchorHead
-from .base_dense_head import _as_config
 
 
 @HEADS.register_module()
@@ -73,22 +72,22 @@ class RPNHead(AnchorHead):
         return dict(loss_rpn_cls=losses['loss_cls'], loss_rpn_bbox=losses['loss_bbox'])
 
     def _get_bboxes_single(self, cls_score_list: List[Tensor], bbox_pred_list: List[Tensor],
-                           score_factor_list: List[Optional[Tensor]], mlvl_anchors: List[Tensor],
+                           score_factor_list: List[Optional[Tensor]], mlvl_priors: List[Tensor],
                            img_meta: dict, cfg: Optional[dict], rescale: bool = False,
-                           with_nms: bool = True) -> Tensor:
+                           with_nms: bool = True, **kwargs) -> Tensor:
         """Of one image: proposals (n, 5) at the network-input scale.
 
-        Per level the ``nms_pre`` highest-scoring anchors are decoded; boxes not larger than
-        ``min_bbox_size`` are dropped; NMS runs per level (level ids as ``batched_nms``
-        groups) and the ``max_per_img`` best survive. ``rescale`` and ``with_nms`` are
-        ignored, as in 2.x (the RPN detector rescales).
+        Per level the ``nms_pre`` highest-scoring anchors (``mlvl_priors[l]`` (P_l, 4)) are
+        kept, then :meth:`_proposal_post_process` decodes them, drops the small ones and runs
+        NMS. ``score_factor_list``, ``rescale`` and ``with_nms`` are ignored, as in 2.x (the
+        RPN detector rescales; proposals are always NMS-ed).
         """
-        cfg = _as_config(copy.deepcopy(self.test_cfg if cfg is None else cfg))
+        cfg = self.resolve_test_cfg(cfg)
         img_shape = img_meta['img_shape']
         nms_pre = cfg.get('nms_pre', -1)
         level_ids, mlvl_scores, mlvl_bbox_preds, mlvl_valid_anchors = [], [], [], []
         for level_idx, (rpn_cls_score, rpn_bbox_pred, anchors) in enumerate(
-                zip(cls_score_list, bbox_pred_list, mlvl_anchors)):
+                zip(cls_score_list, bbox_pred_list, mlvl_priors)):
             if rpn_cls_score.shape[-2:] != rpn_bbox_pred.shape[-2:]:
                 raise ValueError(f'objectness {tuple(rpn_cls_score.shape)} and deltas '
                                  f'{tuple(rpn_bbox_pred.shape)} of level {level_idx} differ')
@@ -109,13 +108,19 @@ class RPNHead(AnchorHead):
             mlvl_bbox_preds.append(rpn_bbox_pred)
             mlvl_valid_anchors.append(anchors)
             level_ids.append(scores.new_full((scores.size(0),), level_idx, dtype=torch.long))
-        return self._bbox_post_process(mlvl_scores, mlvl_bbox_preds, mlvl_valid_anchors,
-                                       level_ids, cfg, img_shape)
+        return self._proposal_post_process(mlvl_scores, mlvl_bbox_preds, mlvl_valid_anchors,
+                                           level_ids, cfg, img_shape)
 
-    def _bbox_post_process(self, mlvl_scores: List[Tensor], mlvl_bboxes: List[Tensor],
-                           mlvl_valid_anchors: List[Tensor], level_ids: List[Tensor], cfg,
-                           img_shape) -> Tensor:
-        """Of one image: decode, drop tiny boxes, per-level NMS, keep ``max_per_img``."""
+    def _proposal_post_process(self, mlvl_scores: List[Tensor], mlvl_bboxes: List[Tensor],
+                               mlvl_valid_anchors: List[Tensor], level_ids: List[Tensor],
+                               cfg: ConfigDict, img_shape: Sequence[int]) -> Tensor:
+        """Of one image: decode the kept deltas ``mlvl_bboxes[l]`` (k_l, 4) against
+        ``mlvl_valid_anchors[l]``, drop boxes not larger than ``min_bbox_size``, NMS per level
+        (``level_ids`` as ``batched_nms`` groups), keep the ``max_per_img`` best → (n, 5).
+
+        (2.x called this RPNHead's ``_bbox_post_process``, with a signature unlike the base's;
+        here the base's ``_bbox_post_process`` keeps its one signature.)
+        """
         scores = torch.cat(mlvl_scores)
         anchors = torch.cat(mlvl_valid_anchors)
         rpn_bbox_pred = torch.cat(mlvl_bboxes)

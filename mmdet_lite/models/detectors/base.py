@@ -1,6 +1,7 @@
 """BaseDetector: the mmdetection 2.x detector contract on an ``mmengine.model.BaseModel``.
 
-Shapes: ``N`` images per batch, ``C`` channels, ``H``/``W`` the padded batch size.
+Shapes: ``N`` images per batch, ``C`` channels, ``H``/``W`` the padded batch size, ``L`` feature
+levels.
 """
 import copy
 import warnings
@@ -10,19 +11,13 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 from mmengine.model import BaseDataPreprocessor, BaseModel
+from torch import nn
+
+from ...core.visualization import imshow_det_result
+from ..builder import build_backbone, build_head, build_neck
+from ..utils.config import as_config
 
 Tensor = torch.Tensor
-
-
-def backbone_cfg_with_pretrained(backbone: dict, pretrained: Optional[str]) -> dict:
-    """A deep copy of the ``backbone`` config; a (deprecated) ``pretrained`` checkpoint path
-    becomes its ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``, with a warning."""
-    backbone = copy.deepcopy(backbone)
-    if pretrained:
-        warnings.warn('DeprecationWarning: pretrained is deprecated, use '
-                      "backbone.init_cfg=dict(type='Pretrained', checkpoint=...)")
-        backbone['init_cfg'] = dict(type='Pretrained', checkpoint=pretrained)
-    return backbone
 
 
 class BaseDetector(BaseModel, metaclass=ABCMeta):
@@ -33,13 +28,63 @@ class BaseDetector(BaseModel, metaclass=ABCMeta):
     :meth:`forward_test` (→ :meth:`simple_test` / :meth:`aug_test`) or :meth:`extract_feat`.
     The data preprocessor only moves the batch to the model's device: normalisation and padding
     are pipeline transforms, as in 2.x.
+
+    The base owns what every detector shares, so that a subclass only adds its heads:
+
+    * ``backbone`` and the optional ``neck`` are built here (in that order: state-dict keys
+      start ``backbone.``, ``neck.``) and :meth:`extract_feat` runs them;
+    * ``train_cfg`` / ``test_cfg`` are stored as private ``ConfigDict`` copies
+      (``models/utils/config.as_config``); a subclass hands its heads their part of them with
+      :meth:`build_head_with_cfgs`;
+    * the deprecated ``pretrained`` path warns as 2.x did and becomes the backbone's
+      ``pretrained`` argument (which the backbone turns into
+      ``init_cfg=dict(type='Pretrained', checkpoint=...)``).
+
+    Args:
+        init_cfg: weight init config of the detector (positional, as 2.x's
+            ``BaseDetector.__init__(init_cfg)``).
+        backbone / neck: module configs; a detector built without a backbone (2.x-style
+            subclasses that build their own) sets ``self.backbone`` itself.
+        train_cfg / test_cfg: the detector's training / test configs.
+        pretrained: deprecated; use ``backbone.init_cfg=dict(type='Pretrained', ...)``.
     """
 
     CLASSES: Optional[Sequence[str]] = None
 
-    def __init__(self, init_cfg: Optional[dict] = None):
+    def __init__(self, init_cfg: Optional[Union[dict, List[dict]]] = None, *,
+                 backbone: Optional[dict] = None, neck: Optional[dict] = None,
+                 train_cfg: Optional[dict] = None, test_cfg: Optional[dict] = None,
+                 pretrained: Optional[str] = None):
         super().__init__(data_preprocessor=BaseDataPreprocessor(), init_cfg=init_cfg)
         self.fp16_enabled = False
+        if backbone is not None:
+            backbone = copy.deepcopy(dict(backbone))
+            if pretrained:
+                warnings.warn('DeprecationWarning: pretrained is deprecated, please use '
+                              '"init_cfg" instead')
+                backbone['pretrained'] = pretrained
+            self.backbone = build_backbone(backbone)
+        elif pretrained:
+            raise ValueError(f'{type(self).__name__} got pretrained={pretrained!r} but no '
+                             "backbone config; set backbone.init_cfg=dict(type='Pretrained', "
+                             'checkpoint=...) instead')
+        if neck is not None:
+            self.neck = build_neck(copy.deepcopy(dict(neck)))
+        self.train_cfg = as_config(train_cfg)
+        self.test_cfg = as_config(test_cfg)
+
+    def build_head_with_cfgs(self, head: dict, cfg_key: Optional[str] = None) -> nn.Module:
+        """Build a copy of the ``head`` config whose ``train_cfg`` / ``test_cfg`` are the
+        detector's (``cfg_key=None``, single-stage heads) or their ``cfg_key`` parts (2.x's
+        ``'rpn'``, ``'rcnn'``); None where missing. The caller's dicts are never changed and the
+        head keeps its own copies."""
+        head = copy.deepcopy(dict(head))
+        train_cfg, test_cfg = self.train_cfg, self.test_cfg
+        if cfg_key is not None:
+            train_cfg = train_cfg.get(cfg_key) if train_cfg is not None else None
+            test_cfg = test_cfg.get(cfg_key) if test_cfg is not None else None
+        head.update(train_cfg=train_cfg, test_cfg=test_cfg)
+        return build_head(head)
 
     @property
     def with_neck(self) -> bool:
@@ -59,9 +104,13 @@ class BaseDetector(BaseModel, metaclass=ABCMeta):
         return ((getattr(self, 'roi_head', None) is not None and self.roi_head.with_mask)
                 or getattr(self, 'mask_head', None) is not None)
 
-    @abstractmethod
     def extract_feat(self, img: Tensor) -> Union[Tensor, Sequence[Tensor]]:
-        """Features of a batch ``img`` (N, C, H, W)."""
+        """Features of a batch ``img`` (N, C, H, W): the backbone's levels, through the neck if
+        there is one (L tensors (N, C_l, H_l, W_l))."""
+        x = self.backbone(img)
+        if self.with_neck:
+            x = self.neck(x)
+        return x
 
     def extract_feats(self, imgs: List[Tensor]) -> List:
         """Features of each augmented batch in ``imgs``."""
@@ -125,6 +174,5 @@ class BaseDetector(BaseModel, metaclass=ABCMeta):
     def show_result(self, img: Union[str, np.ndarray], result, score_thr: float = 0.3,
                     out_file: Optional[str] = None, **kwargs) -> np.ndarray:
         """Draw ``result`` (design §3.3 format) on ``img``; see ``core.visualization``."""
-        from ...core.visualization import imshow_det_result
         return imshow_det_result(img, result, class_names=self.CLASSES, score_thr=score_thr,
                                  out_file=out_file, **kwargs)

@@ -2,15 +2,15 @@
 
 Shapes: ``N`` images, (N, 3, H, W) padded batch, ``n`` proposals per image.
 """
-import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from torch import Tensor
 
 from ...core import bbox_mapping
-from ..builder import DETECTORS, build_backbone, build_head, build_neck
-from .base import BaseDetector, backbone_cfg_with_pretrained
+from ...core.bbox.scale_factor import scale_factor_tensor
+from ..builder import DETECTORS
+from .base import BaseDetector
 
 
 @DETECTORS.register_module()
@@ -21,34 +21,21 @@ class RPN(BaseDetector):
         backbone / neck / rpn_head: module configs.
         train_cfg: ``dict(rpn=dict(assigner=..., sampler=..., ...))``.
         test_cfg: ``dict(rpn=dict(nms_pre=..., max_per_img=..., nms=..., min_bbox_size=...))``.
-        pretrained: deprecated backbone checkpoint.
+        pretrained: deprecated; use ``backbone.init_cfg=dict(type='Pretrained', ...)``.
         init_cfg: weight init config.
+
+    Backbone, neck, config storage and ``extract_feat`` are :class:`BaseDetector`'s.
     """
 
     def __init__(self, backbone: dict, neck: Optional[dict], rpn_head: dict,
                  train_cfg: Optional[dict], test_cfg: dict, pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
-        super().__init__(init_cfg=init_cfg)
-        backbone = backbone_cfg_with_pretrained(backbone, pretrained)
         if test_cfg is None or test_cfg.get('rpn') is None:
             raise ValueError("RPN needs test_cfg=dict(rpn=dict(nms_pre=2000, max_per_img=1000, "
                              "nms=dict(type='nms', iou_threshold=0.7), min_bbox_size=0))")
-        self.backbone = build_backbone(backbone)
-        self.neck = build_neck(copy.deepcopy(neck)) if neck is not None else None
-        rpn_train_cfg = train_cfg.get('rpn') if train_cfg is not None else None
-        rpn_head = copy.deepcopy(rpn_head)
-        rpn_head.update(train_cfg=copy.deepcopy(rpn_train_cfg),
-                        test_cfg=copy.deepcopy(test_cfg['rpn']))
-        self.rpn_head = build_head(rpn_head)
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
-
-    def extract_feat(self, img: Tensor) -> Tuple[Tensor, ...]:
-        """(N, 3, H, W) → multi-level features."""
-        x = self.backbone(img)
-        if self.with_neck:
-            x = self.neck(x)
-        return x
+        super().__init__(init_cfg, backbone=backbone, neck=neck, train_cfg=train_cfg,
+                         test_cfg=test_cfg, pretrained=pretrained)
+        self.rpn_head = self.build_head_with_cfgs(rpn_head, 'rpn')
 
     def forward_dummy(self, img: Tensor) -> tuple:
         """Raw RPN outputs, for FLOPs counting and benchmarks."""
@@ -75,7 +62,7 @@ class RPN(BaseDetector):
         proposal_list = self.rpn_head.simple_test_rpn(x, img_metas)
         if rescale:
             for proposals, meta in zip(proposal_list, img_metas):
-                proposals[:, :4] /= proposals.new_tensor(meta['scale_factor'])
+                proposals[:, :4] /= scale_factor_tensor(meta['scale_factor'], proposals)
         return [proposals.cpu().numpy() for proposals in proposal_list]
 
     def aug_test(self, imgs: Sequence[Tensor], img_metas: List[List[dict]],

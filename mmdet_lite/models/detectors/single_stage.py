@@ -2,15 +2,14 @@
 
 Shapes: ``N`` images, (N, 3, H, W) padded batch, ``K`` classes.
 """
-import copy
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from torch import Tensor
 
 from ...core import bbox2result
-from ..builder import DETECTORS, build_backbone, build_head, build_neck
-from .base import BaseDetector, backbone_cfg_with_pretrained
+from ..builder import DETECTORS
+from .base import BaseDetector
 
 
 @DETECTORS.register_module()
@@ -21,33 +20,21 @@ class SingleStageDetector(BaseDetector):
         backbone / neck / bbox_head: module configs (``bbox_head`` gets ``train_cfg`` and
             ``test_cfg``).
         train_cfg / test_cfg: the head's training (assigner, ...) and test (nms, ...) configs.
-        pretrained: deprecated; becomes ``backbone.init_cfg=dict(type='Pretrained', ...)``.
+        pretrained: deprecated; use ``backbone.init_cfg=dict(type='Pretrained', ...)``.
         init_cfg: weight init config of the detector.
+
+    Backbone, neck, config storage and ``extract_feat`` are :class:`BaseDetector`'s.
     """
 
     def __init__(self, backbone: dict, neck: Optional[dict] = None,
                  bbox_head: Optional[dict] = None, train_cfg: Optional[dict] = None,
                  test_cfg: Optional[dict] = None, pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
-        super().__init__(init_cfg=init_cfg)
-        backbone = backbone_cfg_with_pretrained(backbone, pretrained)
         if bbox_head is None:
             raise ValueError(f'{type(self).__name__} needs a bbox_head config')
-        self.backbone = build_backbone(backbone)
-        if neck is not None:
-            self.neck = build_neck(copy.deepcopy(neck))
-        bbox_head = copy.deepcopy(bbox_head)
-        bbox_head.update(train_cfg=copy.deepcopy(train_cfg), test_cfg=copy.deepcopy(test_cfg))
-        self.bbox_head = build_head(bbox_head)
-        self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
-
-    def extract_feat(self, img: Tensor) -> Tuple[Tensor, ...]:
-        """(N, 3, H, W) → the neck's (or backbone's) multi-level features."""
-        x = self.backbone(img)
-        if self.with_neck:
-            x = self.neck(x)
-        return x
+        super().__init__(init_cfg, backbone=backbone, neck=neck, train_cfg=train_cfg,
+                         test_cfg=test_cfg, pretrained=pretrained)
+        self.bbox_head = self.build_head_with_cfgs(bbox_head)
 
     def forward_dummy(self, img: Tensor) -> tuple:
         """Raw head outputs, for FLOPs counting and benchmarks."""

@@ -2,21 +2,14 @@
 
 Shapes: ``N`` images, ``(H, W)`` the padded batch size, ``K_i`` proposals of image i.
 """
-import copy
-import warnings
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import torch
-from mmengine.config import ConfigDict
 
-from ..builder import DETECTORS, build_backbone, build_head, build_neck
+from ..builder import DETECTORS
 from .base import BaseDetector
 
 Tensor = torch.Tensor
-
-
-def _to_config(cfg: Optional[dict]) -> Optional[ConfigDict]:
-    return None if cfg is None else ConfigDict(copy.deepcopy(dict(cfg)))
 
 
 @DETECTORS.register_module()
@@ -32,6 +25,8 @@ class TwoStageDetector(BaseDetector):
             turns RPN outputs into training proposals, and the RoI head's targets.
         test_cfg: ``dict(rpn=..., rcnn=...)``.
         pretrained: deprecated; use ``backbone.init_cfg=dict(type='Pretrained', ...)``.
+
+    Backbone, neck, config storage and ``extract_feat`` are :class:`BaseDetector`'s.
     """
 
     def __init__(self,
@@ -43,31 +38,14 @@ class TwoStageDetector(BaseDetector):
                  test_cfg: Optional[dict] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg)
-        backbone = copy.deepcopy(dict(backbone))
-        if pretrained:
-            warnings.warn('DeprecationWarning: pretrained is deprecated, please use '
-                          '"init_cfg" instead')
-            backbone['pretrained'] = pretrained
-        self.train_cfg = _to_config(train_cfg)
-        self.test_cfg = _to_config(test_cfg)
-        self.backbone = build_backbone(backbone)
-        if neck is not None:
-            self.neck = build_neck(copy.deepcopy(dict(neck)))
+        super().__init__(init_cfg, backbone=backbone, neck=neck, train_cfg=train_cfg,
+                         test_cfg=test_cfg, pretrained=pretrained)
         if rpn_head is not None:
-            rpn_head_cfg = copy.deepcopy(dict(rpn_head))
-            rpn_head_cfg.update(
-                train_cfg=self.train_cfg.get('rpn') if self.train_cfg is not None else None,
-                test_cfg=self.test_cfg.get('rpn') if self.test_cfg is not None else None)
-            self.rpn_head = build_head(rpn_head_cfg)
+            self.rpn_head = self.build_head_with_cfgs(rpn_head, 'rpn')
         if roi_head is not None:
-            roi_head_cfg = copy.deepcopy(dict(roi_head))
-            roi_head_cfg.update(
-                train_cfg=self.train_cfg.get('rcnn') if self.train_cfg is not None else None,
-                test_cfg=self.test_cfg.get('rcnn') if self.test_cfg is not None else None)
             if pretrained:
-                roi_head_cfg['pretrained'] = pretrained
-            self.roi_head = build_head(roi_head_cfg)
+                roi_head = dict(roi_head, pretrained=pretrained)
+            self.roi_head = self.build_head_with_cfgs(roi_head, 'rcnn')
 
     @property
     def with_rpn(self) -> bool:
@@ -76,13 +54,6 @@ class TwoStageDetector(BaseDetector):
     @property
     def with_roi_head(self) -> bool:
         return getattr(self, 'roi_head', None) is not None
-
-    def extract_feat(self, img: Tensor) -> Sequence[Tensor]:
-        """Feature levels of ``img`` (N, C, H, W): the neck's outputs (or the backbone's)."""
-        x = self.backbone(img)
-        if self.with_neck:
-            x = self.neck(x)
-        return x
 
     def forward_dummy(self, img: Tensor) -> tuple:
         """Raw outputs on ``img`` with 1000 fixed proposals (FLOPs counting)."""

@@ -3,10 +3,10 @@ from abc import ABCMeta, abstractmethod
 from typing import Dict, List, Optional
 
 import torch
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 
 from ..builder import build_shared_head
+from ..utils.config import as_config
 
 Tensor = torch.Tensor
 
@@ -34,8 +34,8 @@ class BaseRoIHead(BaseModule, metaclass=ABCMeta):
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg)
-        self.train_cfg = ConfigDict(train_cfg) if train_cfg is not None else None
-        self.test_cfg = ConfigDict(test_cfg) if test_cfg is not None else None
+        self.train_cfg = as_config(train_cfg)
+        self.test_cfg = as_config(test_cfg)
         if shared_head is not None:
             shared_head = dict(shared_head)
             if pretrained is not None:

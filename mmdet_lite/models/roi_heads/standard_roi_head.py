@@ -5,10 +5,10 @@ first), ``P`` positive RoIs, ``C`` foreground classes.
 """
 from typing import Dict, List, Optional
 
-import numpy as np
 import torch
 
 from ...core import bbox2result, bbox2roi, build_assigner, build_sampler
+from ...core.bbox.scale_factor import scale_factor_tensor
 from ..builder import HEADS, build_head, build_roi_extractor
 from .base_roi_head import BaseRoIHead
 from .test_mixins import BBoxTestMixin, MaskTestMixin
@@ -189,8 +189,8 @@ class StandardRoIHead(BBoxTestMixin, MaskTestMixin, BaseRoIHead):
             _det_bboxes = det_bboxes
         else:
             _det_bboxes = det_bboxes.clone()
-            scale = np.asarray(img_metas[0][0]['scale_factor'], dtype=np.float32)
-            _det_bboxes[:, :4] *= det_bboxes.new_tensor(scale)
+            _det_bboxes[:, :4] *= scale_factor_tensor(img_metas[0][0]['scale_factor'],
+                                                      det_bboxes)
         bbox_results = bbox2result(_det_bboxes, det_labels, self.bbox_head.num_classes)
         if not self.with_mask:
             return [bbox_results]

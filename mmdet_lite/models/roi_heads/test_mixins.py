@@ -3,22 +3,16 @@
 Shapes: ``N`` images, ``K_i`` proposals of image i, ``n_i`` detections of image i,
 ``C`` foreground classes.
 """
-from typing import List, Tuple
+from typing import List, Union
 
 import numpy as np
 import torch
 
 from ...core import bbox2roi, bbox_mapping, merge_aug_bboxes, merge_aug_masks, multiclass_nms
+from ...core.bbox.scale_factor import scale_factor_tensor
+from ..utils.results import Detections, RoICandidates
 
 Tensor = torch.Tensor
-
-
-def _as_scale_array(scale_factor) -> np.ndarray:
-    if isinstance(scale_factor, (float, int)):
-        return np.array([scale_factor] * 4, dtype=np.float32)
-    if isinstance(scale_factor, Tensor):
-        return scale_factor.detach().cpu().numpy().astype(np.float32)
-    return np.asarray(scale_factor, dtype=np.float32)
 
 
 class BBoxTestMixin:
@@ -26,12 +20,12 @@ class BBoxTestMixin:
 
     def simple_test_bboxes(self, x: List[Tensor], img_metas: List[dict],
                            proposals: List[Tensor], rcnn_test_cfg,
-                           rescale: bool = False) -> Tuple[List[Tensor], List[Tensor]]:
-        """Detections of every image: ``det_bboxes`` [(n_i, 5)], ``det_labels`` [(n_i,)].
+                           rescale: bool = False) -> Union[Detections, RoICandidates]:
+        """Detections of every image: ``Detections(det_bboxes [(n_i, 5)], det_labels [(n_i,)])``.
 
         ``proposals`` holds per image (K_i, 4 or 5) boxes; images with none get no detection.
-        With ``rcnn_test_cfg=None`` the raw boxes (n_i, 4 or 4C) and scores (n_i, C + 1) come
-        back instead.
+        With ``rcnn_test_cfg=None`` (2.x's switch) the candidates before NMS come back instead:
+        ``RoICandidates(bboxes [(K_i, 4 or 4C)], scores [(K_i, C + 1)])``.
         """
         rois = bbox2roi(proposals)
         num_imgs = len(proposals)
@@ -56,20 +50,24 @@ class BBoxTestMixin:
                 img_metas[i]['scale_factor'], rescale=rescale, cfg=rcnn_test_cfg)
             det_bboxes.append(det_bbox)
             det_labels.append(det_label)
-        return det_bboxes, det_labels
-
-    def _empty_bbox_results(self, rois: Tensor, num_imgs: int, rcnn_test_cfg):
         if rcnn_test_cfg is None:
-            det_bbox = rois.new_zeros(0, 4)
-            det_label = rois.new_zeros((0, self.bbox_head.num_classes + 1))
-        else:
-            det_bbox = rois.new_zeros(0, 5)
-            det_label = rois.new_zeros((0, ), dtype=torch.long)
-        return [det_bbox] * num_imgs, [det_label] * num_imgs
+            return RoICandidates(det_bboxes, det_labels)
+        return Detections(det_bboxes, det_labels)
+
+    def _empty_bbox_results(self, rois: Tensor, num_imgs: int,
+                            rcnn_test_cfg) -> Union[Detections, RoICandidates]:
+        """``num_imgs`` empty results of the kind ``rcnn_test_cfg`` asks for."""
+        if rcnn_test_cfg is None:
+            bboxes = rois.new_zeros(0, 4)
+            scores = rois.new_zeros((0, self.bbox_head.num_classes + 1))
+            return RoICandidates([bboxes] * num_imgs, [scores] * num_imgs)
+        det_bbox = rois.new_zeros(0, 5)
+        det_label = rois.new_zeros((0, ), dtype=torch.long)
+        return Detections([det_bbox] * num_imgs, [det_label] * num_imgs)
 
     def aug_test_bboxes(self, feats: List[List[Tensor]], img_metas: List[List[dict]],
-                        proposal_list: List[Tensor], rcnn_test_cfg) -> Tuple[Tensor, Tensor]:
-        """Of one image seen under several augmentations: merged detections (n, 5), (n,).
+                        proposal_list: List[Tensor], rcnn_test_cfg) -> Detections:
+        """Of one image seen under several augmentations: merged ``Detections`` (n, 5), (n,).
 
         ``proposal_list[0]`` holds the proposals (K, 4 or 5) in the original image frame.
         """
@@ -89,10 +87,10 @@ class BBoxTestMixin:
         merged_bboxes, merged_scores = merge_aug_bboxes(aug_bboxes, aug_scores, img_metas,
                                                         rcnn_test_cfg)
         if merged_bboxes.shape[0] == 0:
-            return (merged_bboxes.new_zeros(0, 5),
-                    merged_bboxes.new_zeros((0, ), dtype=torch.long))
-        return multiclass_nms(merged_bboxes, merged_scores, rcnn_test_cfg.score_thr,
-                              rcnn_test_cfg.nms, rcnn_test_cfg.max_per_img)
+            return Detections(merged_bboxes.new_zeros(0, 5),
+                              merged_bboxes.new_zeros((0, ), dtype=torch.long))
+        return Detections(*multiclass_nms(merged_bboxes, merged_scores, rcnn_test_cfg.score_thr,
+                                          rcnn_test_cfg.nms, rcnn_test_cfg.max_per_img))
 
 
 class MaskTestMixin:
@@ -108,13 +106,12 @@ class MaskTestMixin:
         ``rescale``, else at the resized size.
         """
         ori_shapes = [meta['ori_shape'] for meta in img_metas]
-        scale_factors = [_as_scale_array(meta['scale_factor']) for meta in img_metas]
         num_imgs = len(det_bboxes)
         num_classes = self.mask_head.num_classes
         if all(det_bbox.shape[0] == 0 for det_bbox in det_bboxes):
             return [[[] for _ in range(num_classes)] for _ in range(num_imgs)]
-        device = det_bboxes[0].device
-        scale_tensors = [torch.from_numpy(s).to(device) for s in scale_factors]
+        scale_tensors = [scale_factor_tensor(meta['scale_factor'], det_bbox)
+                         for meta, det_bbox in zip(img_metas, det_bboxes)]
         # The mask branch pools from the resized-image features, so boxes go back there.
         _bboxes = [det_bboxes[i][:, :4] * scale_tensors[i] if rescale else det_bboxes[i][:, :4]
                    for i in range(num_imgs)]

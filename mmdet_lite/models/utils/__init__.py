@@ -1,6 +1,21 @@
+"""Pieces that several kinds of model component share and that are neither a layer nor a head:
+
+* ``config``: :func:`as_config`, the one way a component keeps its ``train_cfg`` / ``test_cfg``;
+* ``results``: the ``NamedTuple`` results of the heads (targets, candidates, detections);
+* ``gt_check``: validation of ground-truth boxes before target assignment;
+* ``conv_module``, ``res_layer``: blocks of several layers (conv + norm + activation, a
+  residual stage) that backbones, necks and heads build with.
+
+A new module belongs here only if at least two of backbones, necks, dense heads, RoI heads and
+detectors use it; a layer family (DCN, plugins, ...) goes to ``models/layers/`` instead.
+"""
+from .config import as_config
 from .conv_module import ConvModule
 from .gt_check import check_gt_bboxes
-from .norm import build_norm_layer
 from .res_layer import ResLayer
+from .results import (AnchorTargets, BBoxTargets, DenseCandidates, Detections,
+                      ImageAnchorTargets, RoICandidates, SampledAnchorTargets)
 
-__all__ = ['ConvModule', 'build_norm_layer', 'ResLayer', 'check_gt_bboxes']
+__all__ = ['ConvModule', 'ResLayer', 'check_gt_bboxes', 'as_config']
+__all__ += ['AnchorTargets', 'BBoxTargets', 'DenseCandidates', 'Detections',
+            'ImageAnchorTargets', 'RoICandidates', 'SampledAnchorTargets']

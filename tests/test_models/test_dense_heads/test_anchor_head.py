@@ -29,8 +29,10 @@ def _cfg(use_sigmoid=False, num_classes=4):
 def test_anchor_head_default_layers_and_aliases():
     head = build_head(_cfg())
     assert isinstance(head, AnchorHead) and head.sampling
-    assert head.cls_out_channels == 5 and head.num_anchors == head.num_base_priors == 9
-    assert head.anchor_generator is head.prior_generator
+    with pytest.warns(UserWarning, match='num_base_priors'):
+        assert head.cls_out_channels == 5 and head.num_anchors == head.num_base_priors == 9
+    with pytest.warns(UserWarning, match='prior_generator'):
+        assert head.anchor_generator is head.prior_generator
     assert set(head.state_dict()) == {'conv_cls.weight', 'conv_cls.bias', 'conv_reg.weight',
                                       'conv_reg.bias'}
 

@@ -3,19 +3,20 @@
 Shapes: ``K`` RoIs, ``C`` foreground classes (index ``C`` is background), ``D`` the feature
 dimension after the head's layers.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 import torch.nn.functional as F
-from mmengine.config import ConfigDict
 from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.utils import _pair
 
 from ....core import build_bbox_coder, multi_apply, multiclass_nms
+from ....core.bbox.scale_factor import scale_factor_tensor
 from ...builder import HEADS, build_loss
 from ...losses import accuracy
+from ...utils.config import as_config
+from ...utils.results import BBoxTargets, Detections, RoICandidates
 
 Tensor = torch.Tensor
 
@@ -126,10 +127,10 @@ class BBoxHead(BaseModule):
 
     # ------------------------------------------------------------------ targets and losses
     def _get_target_single(self, pos_bboxes: Tensor, neg_bboxes: Tensor, pos_gt_bboxes: Tensor,
-                           pos_gt_labels: Tensor, cfg) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+                           pos_gt_labels: Tensor, cfg) -> BBoxTargets:
         """Of one image: targets of its sampled RoIs, positives first.
 
-        Returns ``labels`` (K,) (``C`` for negatives), ``label_weights`` (K,),
+        Returns ``BBoxTargets``: ``labels`` (K,) (``C`` for negatives), ``label_weights`` (K,),
         ``bbox_targets`` (K, 4) and ``bbox_weights`` (K, 4); K = P + Q sampled RoIs.
         """
         num_pos = pos_bboxes.size(0)
@@ -151,14 +152,15 @@ class BBoxHead(BaseModule):
             bbox_weights[:num_pos] = 1
         if num_neg > 0:
             label_weights[-num_neg:] = 1.0
-        return labels, label_weights, bbox_targets, bbox_weights
+        return BBoxTargets(labels, label_weights, bbox_targets, bbox_weights)
 
     def get_targets(self, sampling_results: Sequence, gt_bboxes: Sequence[Tensor],
-                    gt_labels: Sequence[Tensor], rcnn_train_cfg, concat: bool = True):
+                    gt_labels: Sequence[Tensor], rcnn_train_cfg,
+                    concat: bool = True) -> BBoxTargets:
         """Targets of the sampled RoIs of every image, in ``bbox2roi`` order.
 
-        Returns ``(labels, label_weights, bbox_targets, bbox_weights)``, each concatenated
-        over images when ``concat`` (else lists over images).
+        Returns ``BBoxTargets(labels, label_weights, bbox_targets, bbox_weights)``, each
+        concatenated over images when ``concat`` (else lists over images).
         """
         cfg = rcnn_train_cfg if rcnn_train_cfg is not None else {}
         labels, label_weights, bbox_targets, bbox_weights = multi_apply(
@@ -173,7 +175,7 @@ class BBoxHead(BaseModule):
             label_weights = torch.cat(label_weights, 0)
             bbox_targets = torch.cat(bbox_targets, 0)
             bbox_weights = torch.cat(bbox_weights, 0)
-        return labels, label_weights, bbox_targets, bbox_weights
+        return BBoxTargets(labels, label_weights, bbox_targets, bbox_weights)
 
     def loss(self, cls_score: Optional[Tensor], bbox_pred: Optional[Tensor], rois: Tensor,
              labels: Tensor, label_weights: Tensor, bbox_targets: Tensor, bbox_weights: Tensor,
@@ -231,8 +233,9 @@ class BBoxHead(BaseModule):
 
     def get_bboxes(self, rois: Tensor, cls_score: Optional[Tensor], bbox_pred: Optional[Tensor],
                    img_shape: Optional[Sequence[int]], scale_factor, rescale: bool = False,
-                   cfg=None) -> Tuple[Tensor, Tensor]:
-        """Of one image: decoded boxes, then ``multiclass_nms`` when ``cfg`` is given.
+                   cfg=None) -> Union[Detections, RoICandidates]:
+        """Of one image: :meth:`get_candidates`, then :meth:`nms_detections` when ``cfg`` is
+        given (2.x's switch: ``cfg=None`` returns the candidates).
 
         Args:
             rois: (K, 5) RoIs of the image.
@@ -241,9 +244,23 @@ class BBoxHead(BaseModule):
             scale_factor: ndarray [w_scale, h_scale, w_scale, h_scale] (or a float).
             rescale: map boxes back to the original image.
             cfg: rcnn test config (``score_thr``, ``nms``, ``max_per_img``); None returns
-                ``(bboxes (K, 4 or 4 * C), scores (K, C + 1))`` without NMS.
+                ``RoICandidates(bboxes (K, 4 or 4 * C), scores (K, C + 1))`` without NMS.
         Returns:
-            ``det_bboxes`` (n, 5) ``[x1, y1, x2, y2, score]`` and ``det_labels`` (n,).
+            ``Detections(det_bboxes (n, 5) [x1, y1, x2, y2, score], det_labels (n,))``.
+        """
+        candidates = self.get_candidates(rois, cls_score, bbox_pred, img_shape, scale_factor,
+                                         rescale=rescale)
+        if cfg is None:
+            return candidates
+        return self.nms_detections(candidates, cfg)
+
+    def get_candidates(self, rois: Tensor, cls_score: Optional[Tensor],
+                       bbox_pred: Optional[Tensor], img_shape: Optional[Sequence[int]],
+                       scale_factor, rescale: bool = False) -> RoICandidates:
+        """Of one image: class scores and decoded (clipped) boxes of its K RoIs, before NMS.
+
+        ``rois`` (K, 5); ``cls_score`` (K, C + 1) logits; ``bbox_pred`` (K, 4 or 4 * C) deltas
+        (None: the RoIs themselves, clipped); boxes divided by ``scale_factor`` if ``rescale``.
         """
         if cls_score is None:
             raise ValueError('get_bboxes needs cls_score: build the head with with_cls=True')
@@ -260,15 +277,17 @@ class BBoxHead(BaseModule):
                 bboxes[:, [0, 2]] = bboxes[:, [0, 2]].clamp(min=0, max=max_shape[1])
                 bboxes[:, [1, 3]] = bboxes[:, [1, 3]].clamp(min=0, max=max_shape[0])
         if rescale and bboxes.size(0) > 0:
-            scale = bboxes.new_tensor(np.asarray(scale_factor, dtype=np.float32))
-            if scale.numel() == 1:
-                scale = scale.reshape(1).repeat(4)
+            scale = scale_factor_tensor(scale_factor, bboxes)
             bboxes = (bboxes.view(bboxes.size(0), -1, 4) / scale).view(bboxes.size(0), -1)
-        if cfg is None:
-            return bboxes, scores
-        if not isinstance(cfg, ConfigDict):
-            cfg = ConfigDict(cfg)
-        return multiclass_nms(bboxes, scores, cfg.score_thr, cfg.nms, cfg.max_per_img)
+        return RoICandidates(bboxes, scores)
+
+    def nms_detections(self, candidates: RoICandidates, cfg) -> Detections:
+        """Per-class NMS of one image's candidates (``cfg.score_thr``, ``cfg.nms``,
+        ``cfg.max_per_img``) → ``Detections`` (n, 5), (n,)."""
+        cfg = as_config(cfg)
+        bboxes, scores = candidates
+        return Detections(*multiclass_nms(bboxes, scores, cfg.score_thr, cfg.nms,
+                                          cfg.max_per_img))
 
     def refine_bboxes(self, rois: Tensor, labels: Tensor, bbox_preds: Tensor,
                       pos_is_gts: List[Tensor], img_metas: List[dict]) -> List[Tensor]:

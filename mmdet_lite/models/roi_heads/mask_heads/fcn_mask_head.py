@@ -12,6 +12,7 @@ from mmengine.model import BaseModule
 from torch import nn
 from torch.nn.modules.utils import _pair
 
+from ....core.bbox.scale_factor import scale_factor_tensor
 from ....core.mask.mask_target import mask_target
 from ...builder import HEADS, build_loss
 from .mask_paste import paste_masks_grid_sample, paste_masks_torchvision
@@ -181,10 +182,7 @@ class FCNMaskHead(BaseModule):
         cls_segms: List[List[np.ndarray]] = [[] for _ in range(self.num_classes)]
         bboxes = det_bboxes[:, :4]
         labels = det_labels
-        if isinstance(scale_factor, (float, int)):
-            scale_factor = np.array([scale_factor] * 4, dtype=np.float32)
-        scale = torch.as_tensor(np.asarray(scale_factor, dtype=np.float32) if not isinstance(
-            scale_factor, Tensor) else scale_factor).to(bboxes)
+        scale = scale_factor_tensor(scale_factor, bboxes)
         if rescale:
             img_h, img_w = int(ori_shape[0]), int(ori_shape[1])
             bboxes = bboxes / scale

@@ -1,0 +1,101 @@
+"""Named results of the heads: ``NamedTuple``s behind mmdetection 2.x's positional tuples.
+
+Every type keeps 2.x's tuple order, so ``labels, label_weights, *rest = targets`` and
+``targets[0]`` still work, and ``targets.labels_list`` says what ``targets[0]`` is
+(docs/conventions.md §3.3). A function that returns different kinds of value depending on a
+2.x flag returns a different type per kind (``DenseCandidates`` before NMS, ``Detections``
+after it), each from its own method; the flag only switches between those methods.
+
+Shape shorthand: ``N`` images, ``L`` levels, ``P`` priors of one image (``P_l`` of level l),
+``n`` boxes kept, ``K`` RoIs, ``C`` foreground classes.
+"""
+from typing import List, NamedTuple, Union
+
+from torch import Tensor
+
+from ...core import SamplingResult
+
+
+class ImageAnchorTargets(NamedTuple):
+    """Of one image (``AnchorHead._get_targets_single``), over its P anchors.
+
+    ``labels`` (P,) hold ``num_classes`` for background; ``label_weights`` (P,);
+    ``bbox_targets`` / ``bbox_weights`` (P, 4); ``pos_inds`` / ``neg_inds`` index the anchors
+    inside the image; ``sampling_result`` is the sampler's output.
+    """
+    labels: Tensor
+    label_weights: Tensor
+    bbox_targets: Tensor
+    bbox_weights: Tensor
+    pos_inds: Tensor
+    neg_inds: Tensor
+    sampling_result: SamplingResult
+
+
+class AnchorTargets(NamedTuple):
+    """Of a batch (``AnchorHead.get_targets``), regrouped per level.
+
+    ``labels_list`` / ``label_weights_list``: L tensors (N, P_l); ``bbox_targets_list`` /
+    ``bbox_weights_list``: L tensors (N, P_l, 4); ``num_total_pos`` / ``num_total_neg``: the
+    positive / negative anchors of the batch, counted at least 1 per image (loss averaging).
+    """
+    labels_list: List[Tensor]
+    label_weights_list: List[Tensor]
+    bbox_targets_list: List[Tensor]
+    bbox_weights_list: List[Tensor]
+    num_total_pos: int
+    num_total_neg: int
+
+
+class SampledAnchorTargets(NamedTuple):
+    """``AnchorTargets`` plus the per-image ``sampling_results_list``
+    (``get_targets(..., return_sampling_results=True)``)."""
+    labels_list: List[Tensor]
+    label_weights_list: List[Tensor]
+    bbox_targets_list: List[Tensor]
+    bbox_weights_list: List[Tensor]
+    num_total_pos: int
+    num_total_neg: int
+    sampling_results_list: List[SamplingResult]
+
+
+class BBoxTargets(NamedTuple):
+    """Targets of sampled RoIs (``BBoxHead.get_targets`` / ``_get_target_single``).
+
+    ``labels`` (K,) with ``C`` for negatives, ``label_weights`` (K,), ``bbox_targets`` /
+    ``bbox_weights`` (K, 4); positives first in each image. Lists over images when
+    ``get_targets(..., concat=False)``.
+    """
+    labels: Union[Tensor, List[Tensor]]
+    label_weights: Union[Tensor, List[Tensor]]
+    bbox_targets: Union[Tensor, List[Tensor]]
+    bbox_weights: Union[Tensor, List[Tensor]]
+
+
+class DenseCandidates(NamedTuple):
+    """Of one image, a dense head's scored boxes before NMS (``get_bboxes(with_nms=False)``).
+
+    ``bboxes`` (n, 4), ``scores`` (n,) (times the score factors, e.g. centerness),
+    ``labels`` (n,) in [0, C).
+    """
+    bboxes: Tensor
+    scores: Tensor
+    labels: Tensor
+
+
+class RoICandidates(NamedTuple):
+    """Decoded RoI boxes before NMS (``BBoxHead.get_bboxes(..., cfg=None)``).
+
+    ``bboxes`` (K, 4) class-agnostic or (K, 4 * C) per class, ``scores`` (K, C + 1) with the
+    background last. Lists over images from ``simple_test_bboxes(..., rcnn_test_cfg=None)``.
+    """
+    bboxes: Union[Tensor, List[Tensor]]
+    scores: Union[Tensor, List[Tensor]]
+
+
+class Detections(NamedTuple):
+    """Final detections after NMS: ``det_bboxes`` (n, 5) ``[x1, y1, x2, y2, score]`` and
+    ``det_labels`` (n,) in [0, C). Of one image, or lists over images from the RoI head's
+    ``simple_test_bboxes``."""
+    det_bboxes: Union[Tensor, List[Tensor]]
+    det_labels: Union[Tensor, List[Tensor]]
