@@ -8,7 +8,7 @@ Shape shorthand:
     H_l, W_l: size of level l         P_l = H_l * W_l * A anchors of level l; P = sum_l P_l
     k: ground-truth boxes of one image
 
-Extension point (design §3.4): a subclass that overrides only ``_init_layers`` and
+Extension point (docs/conventions.md §4): a subclass that overrides only ``_init_layers`` and
 ``forward_single`` (and optionally ``init_weights``) trains and tests unchanged.
 """
 import copy

@@ -125,11 +125,11 @@ class BaseDetector(BaseModel, metaclass=ABCMeta):
 
     @abstractmethod
     def simple_test(self, img: Tensor, img_metas: List[dict], **kwargs) -> list:
-        """Results of one un-augmented batch, one entry per image (design §3.3)."""
+        """Results of one un-augmented batch, one entry per image (docs/conventions.md §3)."""
 
     @abstractmethod
     def aug_test(self, imgs: List[Tensor], img_metas: List[List[dict]], **kwargs) -> list:
-        """Results of test-time augmentation, one entry per image (design §3.3)."""
+        """Results of test-time augmentation, one entry per image (docs/conventions.md §3)."""
 
     def forward_test(self, imgs: Union[Tensor, List[Tensor]],
                      img_metas: Union[List[dict], List[List[dict]]], **kwargs) -> list:
@@ -173,6 +173,6 @@ class BaseDetector(BaseModel, metaclass=ABCMeta):
 
     def show_result(self, img: Union[str, np.ndarray], result, score_thr: float = 0.3,
                     out_file: Optional[str] = None, **kwargs) -> np.ndarray:
-        """Draw ``result`` (design §3.3 format) on ``img``; see ``core.visualization``."""
+        """Draw ``result`` (docs/conventions.md §3 format) on ``img``; see ``core.visualization``."""
         return imshow_det_result(img, result, class_names=self.CLASSES, score_thr=score_thr,
                                  out_file=out_file, **kwargs)

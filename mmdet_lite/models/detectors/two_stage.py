@@ -72,7 +72,7 @@ class TwoStageDetector(BaseDetector):
 
         Args:
             img: (N, C, H, W) normalised, padded images.
-            img_metas: per image, design §3.3's meta dict.
+            img_metas: per image, the meta dict of docs/conventions.md §3.1.
             gt_bboxes / gt_labels: per image, (G_i, 4) xyxy and (G_i,) in [0, C).
             gt_bboxes_ignore: per image, (I_i, 4) boxes to ignore, or None.
             gt_masks: per image, ``BitmapMasks``/``PolygonMasks`` (Mask R-CNN).
@@ -104,7 +104,7 @@ class TwoStageDetector(BaseDetector):
 
     def simple_test(self, img: Tensor, img_metas: List[dict],
                     proposals: Optional[List[Tensor]] = None, rescale: bool = False) -> list:
-        """Per-image results (design §3.3) of one batch ``img`` (N, C, H, W)."""
+        """Per-image results (docs/conventions.md §3) of one batch ``img`` (N, C, H, W)."""
         if not self.with_bbox:
             raise RuntimeError(f'{type(self).__name__} has no bbox branch to test')
         x = self.extract_feat(img)

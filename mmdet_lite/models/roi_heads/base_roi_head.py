@@ -84,7 +84,7 @@ class BaseRoIHead(BaseModule, metaclass=ABCMeta):
     @abstractmethod
     def simple_test(self, x: List[Tensor], proposal_list: List[Tensor], img_metas: List[dict],
                     proposals: Optional[List[Tensor]] = None, rescale: bool = False) -> list:
-        """Per-image results (design §3.3) of one batch."""
+        """Per-image results (docs/conventions.md §3) of one batch."""
 
     def aug_test(self, x: List[List[Tensor]], proposal_list: List[Tensor],
                  img_metas: List[List[dict]], rescale: bool = False) -> list:
