@@ -5,6 +5,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .scale_factor import scale_factor_tensor
+
 _FLIP_DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
 
 
@@ -39,7 +41,7 @@ def bbox_mapping(bboxes: Tensor, img_shape: Sequence[int],
                  scale_factor: Union[float, Sequence[float], np.ndarray], flip: bool,
                  flip_direction: str = 'horizontal') -> Tensor:
     """Map (n, 4) boxes of the original image into a test-time augmented image."""
-    new_bboxes = bboxes * bboxes.new_tensor(scale_factor)
+    new_bboxes = bboxes * scale_factor_tensor(scale_factor, bboxes)
     if flip:
         new_bboxes = bbox_flip(new_bboxes, img_shape, flip_direction)
     return new_bboxes
@@ -50,7 +52,7 @@ def bbox_mapping_back(bboxes: Tensor, img_shape: Sequence[int],
                       flip_direction: str = 'horizontal') -> Tensor:
     """Map (..., 4) boxes of a test-time augmented image back to the original image."""
     new_bboxes = bbox_flip(bboxes, img_shape, flip_direction) if flip else bboxes
-    new_bboxes = new_bboxes.reshape(-1, 4) / new_bboxes.new_tensor(scale_factor)
+    new_bboxes = new_bboxes.reshape(-1, 4) / scale_factor_tensor(scale_factor, new_bboxes)
     return new_bboxes.view(bboxes.shape)
 
 
