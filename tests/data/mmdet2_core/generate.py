@@ -157,8 +157,8 @@ def coders():
             cls_weights=enc[3], dec=dec, conf=conf,
             dec_noclip=coder.decode(proposals, (cls_pred, off_pred))[0])
 
-    rois = boxes(g, 9, 60.)
-    gt = rois + (torch.rand(9, 4, generator=g) - 0.5) * 10
+    rois = boxes(g, 9, 60., min_wh=10.)
+    gt = rois + (torch.rand(9, 4, generator=g) - 0.5) * 8
     deltas = torch.randn(9, 8, generator=g)
     coder = C.LegacyDeltaXYWHBBoxCoder(target_means=(0.1, 0., -0.1, 0.),
                                        target_stds=(0.1, 0.1, 0.2, 0.2))
@@ -234,7 +234,7 @@ def assigners():
     decoded = torch.cat([centres - 10 - torch.rand(points.size(0), 2, generator=g) * 10,
                          centres + 10 + torch.rand(points.size(0), 2, generator=g) * 10], 1)
     put('simota', points=points, gts=gts, labels=labels, scores=scores, decoded=decoded)
-    assign_out('simota', A.SimOTAAssigner(center_radius=2.5).assign(
+    assign_out('simota/out', A.SimOTAAssigner(center_radius=2.5).assign(
         scores, points, decoded, gts, labels))
 
     anchors, _ = level_anchors([(8, 8), (4, 4)], [8, 16], scale=3)
@@ -244,8 +244,8 @@ def assigners():
     decoded = anchors + torch.randn(anchors.size(0), 4, generator=g) * 4
     put('task_aligned', anchors=anchors, gts=gts, labels=labels, scores=scores, decoded=decoded)
     res = A.TaskAlignedAssigner(topk=5).assign(scores, decoded, anchors, gts, None, labels)
-    assign_out('task_aligned', res)
-    put('task_aligned', metrics=res.assign_metrics)
+    assign_out('task_aligned/out', res)
+    put('task_aligned/out', metrics=res.assign_metrics)
 
     approx_gen = AnchorGenerator(strides=[8, 16], ratios=[0.5, 1.0, 2.0], octave_base_scale=4,
                                  scales_per_octave=3)
@@ -259,7 +259,7 @@ def assigners():
     put('approx', approxs=approxs, squares=squares, gts=gts, labels=labels, ignore=ignore)
     assigner = A.ApproxMaxIoUAssigner(pos_iou_thr=0.5, neg_iou_thr=0.4, min_pos_iou=0.0,
                                       ignore_iof_thr=0.5)
-    assign_out('approx', assigner.assign(approxs, squares, 9, gts, ignore, labels))
+    assign_out('approx/out', assigner.assign(approxs, squares, 9, gts, ignore, labels))
 
     points = torch.cat(MlvlPointGenerator([8, 16, 32]).grid_priors(
         [(8, 8), (4, 4), (2, 2)], device='cpu', with_stride=True))[:, :3]
@@ -267,7 +267,7 @@ def assigners():
                      boxes(g, 3, 30., min_wh=30., max_wh=60.)])
     labels = torch.randint(0, 5, (6, ), generator=g)
     put('point', points=points, gts=gts, labels=labels)
-    assign_out('point', A.PointAssigner(scale=4, pos_num=3).assign(points, gts, None, labels))
+    assign_out('point/out', A.PointAssigner(scale=4, pos_num=3).assign(points, gts, None, labels))
 
     anchors, _ = level_anchors([(8, 8)], [8], scale=4)
     gts = boxes(g, 3, 48., min_wh=16., max_wh=40.)
@@ -276,8 +276,8 @@ def assigners():
     put('uniform', anchors=anchors, gts=gts, labels=labels, preds=preds)
     res = A.UniformAssigner(pos_ignore_thr=0.4, neg_ignore_thr=0.5, match_times=4).assign(
         preds, anchors, gts, None, labels)
-    assign_out('uniform', res)
-    put('uniform', pos_idx=res.get_extra_property('pos_idx'),
+    assign_out('uniform/out', res)
+    put('uniform/out', pos_idx=res.get_extra_property('pos_idx'),
         pos_predicted_boxes=res.get_extra_property('pos_predicted_boxes'),
         target_boxes=res.get_extra_property('target_boxes'))
 
@@ -286,7 +286,7 @@ def assigners():
     mlvl = gen.grid_priors(sizes, device='cpu')
     flags = gen.valid_flags(sizes, (60, 64), device='cpu')
     gts = torch.tensor([[6., 6., 26., 26.], [20., 10., 60., 50.], [2., 30., 12., 40.]])
-    put('region', anchors=torch.cat(mlvl), gts=gts)
+    put('region', anchors=torch.cat(mlvl), gts=gts, flags=torch.cat(flags))
     for border in (-1, 0):
         assign_out(f'region/border{border}', A.RegionAssigner(0.2, 0.5).assign(
             mlvl, flags, gts, dict(img_shape=(56, 60, 3)), sizes, 8, [4, 8, 16],
