@@ -66,14 +66,6 @@ def parse_args(argv=None):
     return args
 
 
-def build_model(cfg, checkpoint: str, device: str, dataset, fuse_conv_bn: bool = False):
-    """The model under test: ``cfg``'s detector with the checkpoint's weights, class names from
-    the checkpoint (else the test dataset's), BN folded into convs when asked."""
-    return build_detector_from_config(cfg, checkpoint, device=device,
-                                      default_classes=getattr(dataset, 'CLASSES', None),
-                                      fuse_conv_bn=fuse_conv_bn)
-
-
 def main(argv=None):
     args = parse_args(argv)
     if not osp.isfile(args.config):
@@ -89,7 +81,10 @@ def main(argv=None):
     rank, _ = get_dist_info()
 
     dataset, data_loader = build_test_data(cfg)
-    model = build_model(cfg, args.checkpoint, device, dataset, args.fuse_conv_bn)
+    # class names from the checkpoint, else the test dataset's
+    model = build_detector_from_config(cfg, args.checkpoint, device=device,
+                                       default_classes=getattr(dataset, 'CLASSES', None),
+                                       fuse_conv_bn=args.fuse_conv_bn)
 
     if not distributed:
         outputs = single_gpu_test(model, data_loader, args.show, args.show_dir,

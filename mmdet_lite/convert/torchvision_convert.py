@@ -31,6 +31,8 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 
+from ..checkpoint import unwrap_state_dict
+
 Tensor = torch.Tensor
 
 __all__ = [
@@ -102,14 +104,6 @@ _INVERSE_RULES: Sequence[Tuple[str, str]] = (
 _LEGACY_MASK_FCN = re.compile(r'^roi_heads\.mask_head\.mask_fcn(\d+)\.(weight|bias)$')
 
 
-def _unwrap(checkpoint: Mapping) -> Mapping[str, Tensor]:
-    """The state dict inside ``checkpoint`` (bare, or under 'model' / 'state_dict')."""
-    for key in ('state_dict', 'model'):
-        if key in checkpoint and isinstance(checkpoint[key], Mapping):
-            return checkpoint[key]
-    return checkpoint
-
-
 def _rename(tv_key: str) -> str:
     legacy = _LEGACY_MASK_FCN.match(tv_key)
     if legacy is not None:
@@ -150,7 +144,7 @@ def convert_torchvision_state_dict(
     Returns:
         mmdet_lite state dict (new tensors; the input is not modified).
     """
-    src = _unwrap(tv_state_dict)
+    src = unwrap_state_dict(tv_state_dict)
     if not src:
         raise ValueError('the torchvision state dict is empty; pass model.state_dict() of a '
                          'fasterrcnn_resnet50_fpn / maskrcnn_resnet50_fpn')
@@ -206,7 +200,7 @@ def torchvision_to_mmdet_checkpoint(tv_state_dict: Mapping[str, Tensor],
     See :func:`convert_torchvision_state_dict` for the arguments.
     """
     state_dict = convert_torchvision_state_dict(tv_state_dict, class_ids)
-    src = _unwrap(tv_state_dict)
+    src = unwrap_state_dict(tv_state_dict)
     src_key = next(k for k in src if k.endswith('roi_heads.box_predictor.cls_score.weight'))
     num_tv_classes = src[src_key].shape[0]
     class_ids = [int(i) for i in (default_class_ids(num_tv_classes)
@@ -248,7 +242,7 @@ def convert_mmdet_to_torchvision_state_dict(
     Rows of torchvision classes outside ``class_ids`` (COCO's unused ids) get zero weights
     and a bias of ``ABSENT_CLASS_BIAS``: their softmax probability underflows to exactly 0.
     """
-    src = _unwrap(state_dict)
+    src = unwrap_state_dict(state_dict)
     if class_ids is None:
         class_ids = default_class_ids(num_tv_classes)
     ids = torch.as_tensor(_check_class_ids(class_ids, num_tv_classes), dtype=torch.long)

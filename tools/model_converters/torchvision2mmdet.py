@@ -8,11 +8,9 @@ Example::
         mask_rcnn_r50_fpn_tv_coco.pth --eval bbox segm
 """
 import argparse
-import os
 import os.path as osp
 
-import torch
-
+from mmdet_lite.checkpoint import load_checkpoint_safely, save_checkpoint_atomic
 from mmdet_lite.convert.torchvision_convert import torchvision_to_mmdet_checkpoint
 
 
@@ -33,14 +31,10 @@ def main() -> None:
     args = parse_args()
     if not osp.isfile(args.src):
         raise FileNotFoundError(f'torchvision checkpoint {args.src} does not exist')
-    tv_state_dict = torch.load(args.src, map_location='cpu', weights_only=True)
+    tv_state_dict = load_checkpoint_safely(args.src)
     checkpoint = torchvision_to_mmdet_checkpoint(tv_state_dict, class_ids=args.class_ids,
                                                  class_names=args.class_names)
-    out_dir = osp.dirname(osp.abspath(args.dst))
-    os.makedirs(out_dir, exist_ok=True)
-    tmp = args.dst + '.tmp'
-    torch.save(checkpoint, tmp)
-    os.replace(tmp, args.dst)
+    save_checkpoint_atomic(checkpoint, args.dst)
     meta = checkpoint['meta']
     print(f"saved {len(checkpoint['state_dict'])} tensors, {len(meta['CLASSES'])} classes "
           f"(mask head: {meta['with_mask']}) to {args.dst}")

@@ -1,3 +1,13 @@
+"""Tensor helpers that heads share, at mmdetection 2.x's path ``mmdet.core.utils``.
+
+What belongs here: small, model-agnostic functions over tensors and lists that several heads
+call and that are part of 2.x's import surface: ``multi_apply`` (over FPN levels or images
+only), ``unmap``, ``select_single_mlvl``, ``filter_scores_and_topk``, ``flip_tensor``,
+``center_of_mass``, ``generate_coordinate`` (``misc.py``) and ``reduce_mean`` across ranks
+(``dist_utils.py``); ``mask2ndarray`` is re-exported from ``core/mask``. A helper used by one
+family lives with that family; anything with a concept of its own (boxes, anchors, masks,
+post-processing) has its own package under ``core/``. Nothing here imports ``models``.
+"""
 from ..mask.utils import mask2ndarray
 from .dist_utils import reduce_mean
 from .misc import (center_of_mass, filter_scores_and_topk, flip_tensor, generate_coordinate,
