@@ -5,19 +5,23 @@ so that ``cfg.nms`` reads as in 2.x and changing the component's copy never chan
 dict (house style: never mutate a config you were given).
 """
 import copy
-from typing import Mapping, Optional
+from typing import List, Mapping, Optional, Sequence, Union
 
 from mmengine.config import ConfigDict
 
 
-def as_config(cfg: Optional[Mapping]) -> Optional[ConfigDict]:
+def as_config(cfg: Optional[Union[Mapping, Sequence[Mapping]]]
+              ) -> Optional[Union[ConfigDict, List[ConfigDict]]]:
     """A deep copy of ``cfg`` with attribute access (``cfg.nms.iou_threshold``); None stays None.
 
-    Nested dicts become ``ConfigDict`` too; the copy shares nothing with ``cfg``.
+    Nested dicts become ``ConfigDict`` too; the copy shares nothing with ``cfg``. A list of
+    dicts (2.x's per-stage ``train_cfg.rcnn`` of Cascade R-CNN) becomes a list of copies.
     """
     if cfg is None:
         return None
+    if isinstance(cfg, (list, tuple)) and all(isinstance(c, Mapping) for c in cfg):
+        return [ConfigDict(copy.deepcopy(dict(c))) for c in cfg]
     if not isinstance(cfg, Mapping):
-        raise TypeError(f'a model config must be a dict (or ConfigDict), got {type(cfg).__name__}'
-                        f' {cfg!r}; write it as dict(key=value, ...)')
+        raise TypeError(f'a model config must be a dict (or ConfigDict) or a list of dicts, got '
+                        f'{type(cfg).__name__} {cfg!r}; write it as dict(key=value, ...)')
     return ConfigDict(copy.deepcopy(dict(cfg)))

@@ -47,16 +47,12 @@ class AnchorTargets(NamedTuple):
     num_total_neg: int
 
 
-class SampledAnchorTargets(NamedTuple):
-    """``AnchorTargets`` plus the per-image ``sampling_results_list``
-    (``get_targets(..., return_sampling_results=True)``)."""
-    labels_list: List[Tensor]
-    label_weights_list: List[Tensor]
-    bbox_targets_list: List[Tensor]
-    bbox_weights_list: List[Tensor]
-    num_total_pos: int
-    num_total_neg: int
-    sampling_results_list: List[SamplingResult]
+# AnchorTargets' fields, then the per-image sampling results.
+SampledAnchorTargets = NamedTuple('SampledAnchorTargets', [
+    *AnchorTargets.__annotations__.items(), ('sampling_results_list', List[SamplingResult])])
+SampledAnchorTargets.__doc__ = (
+    '``AnchorTargets`` plus the per-image ``sampling_results_list`` '
+    '(``get_targets(..., return_sampling_results=True)``).')
 
 
 class BBoxTargets(NamedTuple):

@@ -17,6 +17,17 @@ def test_as_config_is_a_deep_attribute_access_copy():
     assert as_config(None) is None
 
 
+def test_as_config_copies_each_stage_of_a_list():
+    stages = [dict(assigner=dict(pos_iou_thr=0.5)), dict(assigner=dict(pos_iou_thr=0.6))]
+    copies = as_config(stages)
+    assert isinstance(copies, list) and all(isinstance(c, ConfigDict) for c in copies)
+    assert copies == stages
+    copies[1].assigner.pos_iou_thr = 0.7
+    assert stages[1]['assigner']['pos_iou_thr'] == 0.6
+
+
 def test_as_config_refuses_a_non_dict_naming_it():
     with pytest.raises(TypeError, match="got list \\[1, 2\\]"):
         as_config([1, 2])
+    with pytest.raises(TypeError, match='got float 0.5'):
+        as_config(0.5)
