@@ -68,12 +68,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file {args.config!r} does not exist '
-                                f'(cwd: {os.getcwd()})')
+    cfg = load_config(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint file {args.checkpoint!r} does not exist')
-    cfg = load_config(args.config, args.cfg_options)
     device = resolve_device(args.device)
     distributed = args.launcher != 'none'
     if distributed:

@@ -11,8 +11,9 @@ force_cpu_if_asked()
 
 from _launch import add_launch_args, export_local_rank, resolve_device  # noqa: E402
 
-from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.config import DictAction  # noqa: E402
 
+from mmdet_lite.apis import load_config  # noqa: E402
 from mmdet_lite.engine import build_runner  # noqa: E402
 
 
@@ -49,15 +50,6 @@ def parse_args(argv=None):
                          '--cfg-options')
     args.cfg_options = args.cfg_options or args.options
     return args
-
-
-def load_config(path: str, cfg_options=None) -> Config:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config file {path!r} does not exist (cwd: {os.getcwd()})')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
 
 
 def main(argv=None):

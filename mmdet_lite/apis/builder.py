@@ -6,6 +6,7 @@ its training config, the checkpoint's weights are loaded, the class names attach
 model is put on its device in eval mode.
 """
 import copy
+import os
 import os.path as osp
 import warnings
 from pathlib import Path
@@ -32,7 +33,8 @@ def load_config(config: Union[str, Path, Config], cfg_options: Optional[dict] = 
     not modified), with ``cfg_options`` (as ``--cfg-options``) merged in."""
     if isinstance(config, (str, Path)):
         if not osp.isfile(config):
-            raise FileNotFoundError(f'config file {str(config)!r} does not exist')
+            raise FileNotFoundError(f'config file {str(config)!r} does not exist '
+                                    f'(cwd: {os.getcwd()})')
         config = Config.fromfile(str(config))
     elif isinstance(config, Config):
         config = copy.deepcopy(config)
