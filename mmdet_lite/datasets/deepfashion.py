@@ -1,4 +1,4 @@
-"""DeepFashion In-shop clothes detection/segmentation in COCO format (2.x ``DeepFashionDataset``)."""
+"""DeepFashion In-shop clothes in COCO format (mmdetection 2.x ``DeepFashionDataset``)."""
 from ..registry import DATASETS
 from .coco import CocoDataset
 
