@@ -11,11 +11,13 @@ detectors use it; a layer family (DCN, plugins, ...) goes to ``models/layers/`` 
 """
 from .config import as_config
 from .conv_module import ConvModule
+from .csp_layer import CSPLayer
+from .csp_layer import DarknetBottleneck
 from .gt_check import check_gt_bboxes
 from .res_layer import ResLayer
 from .results import (AnchorTargets, BBoxTargets, DenseCandidates, Detections,
                       ImageAnchorTargets, RoICandidates, SampledAnchorTargets)
 
-__all__ = ['ConvModule', 'ResLayer', 'check_gt_bboxes', 'as_config']
+__all__ = ['ConvModule', 'ResLayer', 'check_gt_bboxes', 'as_config', 'CSPLayer', 'DarknetBottleneck']
 __all__ += ['AnchorTargets', 'BBoxTargets', 'DenseCandidates', 'Detections',
             'ImageAnchorTargets', 'RoICandidates', 'SampledAnchorTargets']

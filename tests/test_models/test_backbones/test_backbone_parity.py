@@ -7,7 +7,7 @@ from mmdet_lite.models import build_backbone
 
 from ..mmdet2_parity import assert_outputs_close, load_fixture, load_seeded_weights
 
-CASES = ['swin', 'swin_abs_pos', 'pvt', 'pvtv2']
+CASES = ['swin', 'swin_abs_pos', 'pvt', 'pvtv2', 'csp_darknet', 'csp_darknet_dw']
 
 
 @pytest.mark.parametrize('case', CASES)
