@@ -6,6 +6,7 @@ from .coco import CocoDataset
 from .collate import mmdet_collate
 from .custom import CustomDataset
 from .deepfashion import DeepFashionDataset
+from .lvis import LVISDataset, LVISV05Dataset, LVISV1Dataset
 from .dataset_wrappers import ConcatDataset, RepeatDataset
 from .multi_image_mix import MultiImageMixDataset
 from .samplers import DistributedGroupSampler, GroupSampler
@@ -19,5 +20,6 @@ __all__ = [
     'DATASETS', 'PIPELINES', 'build_dataset', 'mmdet_collate', 'CocoDataset', 'CustomDataset',
     'ConcatDataset', 'RepeatDataset', 'DistributedGroupSampler', 'GroupSampler', 'ShapesDataset',
     'generate_shapes', 'check_num_classes', 'VOCDataset', 'XMLDataset', 'ClassBalancedDataset',
-    'MultiImageMixDataset', 'CityscapesDataset', 'DeepFashionDataset', 'WIDERFaceDataset'
+    'MultiImageMixDataset', 'CityscapesDataset', 'DeepFashionDataset', 'WIDERFaceDataset',
+    'LVISDataset', 'LVISV05Dataset', 'LVISV1Dataset'
 ]

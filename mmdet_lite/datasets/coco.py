@@ -54,8 +54,12 @@ class CocoDataset(CustomDataset):
 
     CLASSES = tuple(coco_classes())
 
+    def _load_coco(self, ann_file: str) -> COCO:
+        """The annotation file as a ``COCO`` index (subclasses adapt COCO-like formats)."""
+        return load_coco_json(ann_file)
+
     def load_annotations(self, ann_file: str) -> List[dict]:
-        self.coco = load_coco_json(ann_file)
+        self.coco = self._load_coco(ann_file)
         file_cats = {c['id']: c['name'] for c in self.coco.dataset['categories']}
         names_in_file = set(file_cats.values())
         if self.CLASSES is None:

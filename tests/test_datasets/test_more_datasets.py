@@ -58,3 +58,37 @@ def test_wider_face_reads_event_folder(tmp_path):
     assert ds.data_infos[0]['filename'] == '0--Parade/0_Parade_1.jpg'
     ann = ds.get_ann_info(0)
     assert ann['labels'].tolist() == [0] and ann['bboxes'].tolist() == [[10, 20, 39, 49]]
+
+
+def test_lvis_v1_classes_from_file_paths_from_url_and_no_evaluation(tmp_path):
+    images = [dict(id=7, coco_url='http://images.cocodataset.org/train2017/000000000007.jpg',
+                   width=64, height=48, neg_category_ids=[], not_exhaustive_category_ids=[])]
+    anns = [dict(id=1, image_id=7, category_id=3, bbox=[1, 2, 10, 20], area=200,
+                 segmentation=[[1, 2, 11, 2, 11, 22]])]
+    data = dict(images=images, annotations=anns,  # categories not in id order in the file
+                categories=[dict(id=3, name='zebra'), dict(id=1, name='aerosol_can'),
+                            dict(id=2, name='apple')])
+    (tmp_path / 'lvis_v1.json').write_text(json.dumps(data))
+    ds = build_dataset(dict(type='LVISV1Dataset', ann_file=str(tmp_path / 'lvis_v1.json'),
+                            pipeline=[]))
+    assert ds.CLASSES == ('aerosol_can', 'apple', 'zebra')
+    assert ds.data_infos[0]['filename'] == 'train2017/000000000007.jpg'
+    assert ds.get_ann_info(0)['labels'].tolist() == [2]
+    with pytest.raises(NotImplementedError, match='federated'):
+        ds.evaluate([], metric='bbox')
+    subset = build_dataset(dict(type='LVISV1Dataset', ann_file=str(tmp_path / 'lvis_v1.json'),
+                                pipeline=[], classes=('zebra',)))
+    assert subset.CLASSES == ('zebra',) and subset.get_ann_info(0)['labels'].tolist() == [0]
+
+
+def test_lvis_v05_shortens_coco_2014_names(tmp_path):
+    data = dict(images=[dict(id=5, file_name='COCO_val2014_000000000005.jpg', width=64,
+                             height=48)],
+                annotations=[dict(id=1, image_id=5, category_id=1, bbox=[1, 2, 10, 20],
+                                  area=200, segmentation=[[1, 2, 11, 2, 11, 22]])],
+                categories=[dict(id=1, name='acorn')])
+    (tmp_path / 'lvis_v05.json').write_text(json.dumps(data))
+    for name in ('LVISDataset', 'LVISV05Dataset'):
+        ds = build_dataset(dict(type=name, ann_file=str(tmp_path / 'lvis_v05.json'),
+                                pipeline=[]))
+        assert ds.data_infos[0]['filename'] == '000000000005.jpg' and ds.CLASSES == ('acorn',)
