@@ -7,6 +7,8 @@ from torch import Tensor
 from torchvision.ops import batched_nms as tv_batched_nms
 from torchvision.ops import nms as tv_nms
 
+from .soft_nms import batched_soft_nms
+
 
 def nms(boxes: Tensor, scores: Tensor, iou_threshold: float, offset: int = 0,
         score_threshold: float = 0., max_num: int = -1) -> Tuple[Tensor, Tensor]:
@@ -56,8 +58,9 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: Dict,
         idxs: (n,) category (or image / level) of each box; boxes of different categories never
             suppress each other.
         nms_cfg: ``dict(type='nms', iou_threshold=..., [max_num], [split_thr], [offset],
-            [class_agnostic])``; not modified. With more than ``split_thr`` (default 10000)
-            boxes NMS runs category by category to bound memory.
+            [class_agnostic])``, or ``type='soft_nms'`` (see :func:`batched_soft_nms`, whose
+            scores are the decayed ones); not modified. With more than ``split_thr`` (default
+            10000) boxes NMS runs category by category to bound memory.
         class_agnostic: ignore ``idxs`` (overridden by ``nms_cfg['class_agnostic']``).
 
     Returns:
@@ -66,9 +69,11 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: Dict,
     nms_cfg_ = copy.deepcopy(dict(nms_cfg))
     class_agnostic = nms_cfg_.pop('class_agnostic', class_agnostic)
     nms_type = nms_cfg_.pop('type', 'nms')
+    if nms_type == 'soft_nms':
+        return batched_soft_nms(boxes, scores, idxs, nms_cfg_, class_agnostic)
     if nms_type != 'nms':
-        raise ValueError(f"batched_nms: nms type '{nms_type}' is not available (no compiled "
-                         "ops in mmdet_lite); use nms_cfg=dict(type='nms', iou_threshold=...)")
+        raise ValueError(f"batched_nms: nms type '{nms_type}' is not available; use "
+                         "nms_cfg=dict(type='nms', iou_threshold=...) or type='soft_nms'")
     if 'iou_thr' in nms_cfg_:
         nms_cfg_['iou_threshold'] = nms_cfg_.pop('iou_thr')
     if 'iou_threshold' not in nms_cfg_:

@@ -78,8 +78,8 @@ def test_batched_nms_options():
     empty_dets, empty_keep = batched_nms(torch.zeros((0, 4)), torch.zeros(0),
                                          torch.zeros(0, dtype=torch.long), dict(iou_threshold=.5))
     assert empty_dets.shape == (0, 5) and empty_keep.shape == (0, )
-    with pytest.raises(ValueError, match='soft_nms'):
-        batched_nms(boxes, s, idxs, dict(type='soft_nms', iou_threshold=0.5))
+    with pytest.raises(ValueError, match='nms_rotated'):
+        batched_nms(boxes, s, idxs, dict(type='nms_rotated', iou_threshold=0.5))
     with pytest.raises(KeyError, match='iou_threshold'):
         batched_nms(boxes, s, idxs, dict(type='nms'))
 
