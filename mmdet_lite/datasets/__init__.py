@@ -3,6 +3,7 @@ from .builder import DATASETS, PIPELINES, build_dataset
 from .cityscapes import CityscapesDataset
 from .class_balanced import ClassBalancedDataset
 from .coco import CocoDataset
+from .coco_panoptic import CocoPanopticDataset
 from .collate import mmdet_collate
 from .custom import CustomDataset
 from .deepfashion import DeepFashionDataset
@@ -21,5 +22,5 @@ __all__ = [
     'ConcatDataset', 'RepeatDataset', 'DistributedGroupSampler', 'GroupSampler', 'ShapesDataset',
     'generate_shapes', 'check_num_classes', 'VOCDataset', 'XMLDataset', 'ClassBalancedDataset',
     'MultiImageMixDataset', 'CityscapesDataset', 'DeepFashionDataset', 'WIDERFaceDataset',
-    'LVISDataset', 'LVISV05Dataset', 'LVISV1Dataset'
+    'LVISDataset', 'LVISV05Dataset', 'LVISV1Dataset', 'CocoPanopticDataset'
 ]

@@ -92,3 +92,50 @@ def test_lvis_v05_shortens_coco_2014_names(tmp_path):
         ds = build_dataset(dict(type=name, ann_file=str(tmp_path / 'lvis_v05.json'),
                                 pipeline=[]))
         assert ds.data_infos[0]['filename'] == '000000000005.jpg' and ds.CLASSES == ('acorn',)
+
+
+def test_coco_panoptic_loads_through_the_2x_pipeline(tmp_path):
+    import mmcv
+    import numpy as np
+    # person (thing) segment 5 at [4, 6, 20, 30], a crowd person 6, sky (stuff) segment 300
+    ids = np.zeros((48, 64), np.int64)
+    ids[6:30, 4:20] = 5
+    ids[36:44, 40:60] = 6
+    ids[0:4, :] = 300
+    (tmp_path / 'pan').mkdir()
+    rgb = np.stack([ids % 256, ids // 256 % 256, ids // 65536], -1).astype(np.uint8)
+    mmcv.imwrite(rgb[..., ::-1], str(tmp_path / 'pan' / 'a.png'))
+    mmcv.imwrite(np.zeros((48, 64, 3), np.uint8), str(tmp_path / 'a.jpg'))
+    data = dict(
+        images=[dict(id=1, file_name='a.jpg', width=64, height=48),
+                dict(id=2, file_name='b.jpg', width=64, height=48)],
+        annotations=[dict(image_id=1, file_name='a.png', segments_info=[
+            dict(id=5, category_id=1, iscrowd=0, bbox=[4, 6, 16, 24], area=384),
+            dict(id=6, category_id=1, iscrowd=1, bbox=[40, 36, 20, 8], area=160),
+            dict(id=300, category_id=187, iscrowd=0, bbox=[0, 0, 64, 4], area=256)]),
+            dict(image_id=2, file_name='b.png', segments_info=[
+                dict(id=1, category_id=187, iscrowd=0, bbox=[0, 0, 64, 4], area=256)])],
+        categories=[dict(id=1, name='person', isthing=1), dict(id=187, name='sky', isthing=0)])
+    (tmp_path / 'pan.json').write_text(json.dumps(data))
+    pipeline = [dict(type='LoadImageFromFile'),
+                dict(type='LoadPanopticAnnotations', with_bbox=True, with_mask=True,
+                     with_seg=True),
+                dict(type='Resize', img_scale=(128, 96), keep_ratio=True),
+                dict(type='SegRescale', scale_factor=1 / 4)]
+    ds = build_dataset(dict(type='CocoPanopticDataset', ann_file=str(tmp_path / 'pan.json'),
+                            img_prefix=str(tmp_path), seg_prefix=str(tmp_path / 'pan'),
+                            pipeline=pipeline))
+    assert len(ds) == 1  # image 2 has no thing segment
+    assert ds.CLASSES == ('person', 'sky') and ds.THING_CLASSES == ('person',)
+    ann = ds.get_ann_info(0)
+    assert ann['bboxes'].tolist() == [[4, 6, 20, 30]] and ann['labels'].tolist() == [0]
+    assert ann['bboxes_ignore'].tolist() == [[40, 36, 60, 44]]
+    assert [s['is_thing'] for s in ann['masks']] == [True, False, False]
+    out = ds[0]
+    assert out['img'].shape == (96, 128, 3) and len(out['gt_masks']) == 1
+    np.testing.assert_allclose(out['gt_bboxes'], [[8, 12, 40, 60]])
+    seg = out['gt_semantic_seg']
+    assert seg.shape == (24, 32) and seg[0, 0] == 1 and seg[5, 3] == 0 and seg[20, 25] == 0
+    assert seg[15, 30] == 255  # no segment: VOID
+    with pytest.raises(NotImplementedError, match='panoptic'):
+        ds.evaluate([])
