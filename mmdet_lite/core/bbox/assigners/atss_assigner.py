@@ -123,11 +123,11 @@ class ATSSAssigner(BaseAssigner):
         is_pos = is_pos & (side_dists.min(dim=1).values > 0.01)
 
         # a prior positive for several GTs goes to the GT of highest overlap
-        pos_overlaps = torch.full_like(overlaps, -INF)
-        pos_overlaps[candidate_idxs[is_pos], gt_idxs[is_pos]] = overlaps[candidate_idxs[is_pos],
-                                                                         gt_idxs[is_pos]]
-        max_overlaps, argmax_overlaps = pos_overlaps.max(dim=1)
-        positive = max_overlaps != -INF
+        pos_mask = torch.zeros_like(overlaps, dtype=torch.bool)
+        pos_mask[candidate_idxs[is_pos], gt_idxs[is_pos]] = True
+        max_overlaps, argmax_overlaps = torch.where(pos_mask, overlaps,
+                                                    overlaps.new_tensor(-INF)).max(dim=1)
+        positive = pos_mask.any(dim=1)
         assigned_gt_inds[positive] = argmax_overlaps[positive] + 1
         return AssignResult(num_gt, assigned_gt_inds, max_overlaps,
                             labels=labels_of_assigned(assigned_gt_inds, gt_labels))
