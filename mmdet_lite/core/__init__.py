@@ -6,7 +6,7 @@ from .bbox import (BBOX_ASSIGNERS, BBOX_CODERS, BBOX_SAMPLERS, IOU_CALCULATORS, 
                    bbox2result, bbox2roi, bbox_cxcywh_to_xyxy, bbox_flip, bbox_mapping,
                    bbox_mapping_back, bbox_overlaps, bbox_rescale, bbox_xyxy_to_cxcywh,
                    build_assigner, build_bbox_coder, build_iou_calculator, build_sampler,
-                   delta2bbox, roi2bbox)
+                   delta2bbox, roi2bbox, scale_factor_tensor)
 from .anchor import (LegacyAnchorGenerator, LegacySSDAnchorGenerator, MlvlPointGenerator,
                      PointGenerator, SSDAnchorGenerator, YOLOAnchorGenerator)
 from .bbox import (ApproxMaxIoUAssigner, ATSSAssigner, BucketingBBoxCoder,
@@ -40,7 +40,7 @@ __all__ += [
     'flip_tensor', 'generate_coordinate', 'multi_apply', 'reduce_mean', 'select_single_mlvl',
     'unmap'
 ]
-__all__ += ['mask_target']
+__all__ += ['mask_target', 'scale_factor_tensor']
 
 # prior generators, assigners, coders and transforms of the one-stage and R-CNN families
 __all__ += [

@@ -12,6 +12,7 @@ from .samplers import BaseSampler, PseudoSampler, RandomSampler, SamplingResult
 from .transforms import bbox2distance, distance2bbox, find_inside_bboxes
 from .transforms import (bbox2result, bbox2roi, bbox_cxcywh_to_xyxy, bbox_flip, bbox_mapping,
                          bbox_mapping_back, bbox_rescale, bbox_xyxy_to_cxcywh, roi2bbox)
+from .scale_factor import scale_factor_tensor
 
 __all__ = [
     'AssignResult', 'BaseAssigner', 'MaxIoUAssigner', 'BBOX_ASSIGNERS', 'BBOX_CODERS',
@@ -19,7 +20,8 @@ __all__ = [
     'DeltaXYWHBBoxCoder', 'bbox2delta', 'delta2bbox', 'IOU_CALCULATORS', 'BboxOverlaps2D',
     'bbox_overlaps', 'build_iou_calculator', 'BaseSampler', 'PseudoSampler', 'RandomSampler',
     'SamplingResult', 'bbox2result', 'bbox2roi', 'bbox_cxcywh_to_xyxy', 'bbox_flip',
-    'bbox_mapping', 'bbox_mapping_back', 'bbox_rescale', 'bbox_xyxy_to_cxcywh', 'roi2bbox'
+    'bbox_mapping', 'bbox_mapping_back', 'bbox_rescale', 'bbox_xyxy_to_cxcywh', 'roi2bbox',
+    'scale_factor_tensor'
 ]
 
 __all__ += [
