@@ -10,6 +10,7 @@ from .deepfashion import DeepFashionDataset
 from .lvis import LVISDataset, LVISV05Dataset, LVISV1Dataset
 from .dataset_wrappers import ConcatDataset, RepeatDataset
 from .multi_image_mix import MultiImageMixDataset
+from .objects365 import Objects365V1Dataset, Objects365V2Dataset
 from .samplers import DistributedGroupSampler, GroupSampler
 from .shapes import ShapesDataset, generate_shapes
 from .utils import check_num_classes
@@ -22,5 +23,6 @@ __all__ = [
     'ConcatDataset', 'RepeatDataset', 'DistributedGroupSampler', 'GroupSampler', 'ShapesDataset',
     'generate_shapes', 'check_num_classes', 'VOCDataset', 'XMLDataset', 'ClassBalancedDataset',
     'MultiImageMixDataset', 'CityscapesDataset', 'DeepFashionDataset', 'WIDERFaceDataset',
-    'LVISDataset', 'LVISV05Dataset', 'LVISV1Dataset', 'CocoPanopticDataset'
+    'LVISDataset', 'LVISV05Dataset', 'LVISV1Dataset', 'CocoPanopticDataset',
+    'Objects365V1Dataset', 'Objects365V2Dataset'
 ]

@@ -3,7 +3,7 @@ import json
 import os.path as osp
 import tempfile
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import mmengine
 import numpy as np
@@ -42,6 +42,12 @@ def load_coco_json(ann_file: str) -> COCO:
     coco.dataset = data
     coco.createIndex()
     return coco
+
+
+def category_names_by_id(coco: COCO) -> Tuple[str, ...]:
+    """The file's category names in id order (datasets whose 2.x ``CLASSES`` list every
+    category of the file, sorted by id: LVIS, Objects365)."""
+    return tuple(c['name'] for c in sorted(coco.dataset['categories'], key=lambda c: c['id']))
 
 
 @DATASETS.register_module()

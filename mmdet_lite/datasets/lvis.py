@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 from ..registry import DATASETS
 from .api_wrappers.coco_api import COCO
-from .coco import CocoDataset, load_coco_json
+from .coco import CocoDataset, category_names_by_id, load_coco_json
 
 
 class _LVISBase(CocoDataset, metaclass=ABCMeta):
@@ -32,8 +32,7 @@ class _LVISBase(CocoDataset, metaclass=ABCMeta):
         for info in coco.dataset['images']:  # the index holds these same dicts
             info['file_name'] = self._file_name(info)
         if self.CLASSES is None:
-            cats = sorted(coco.dataset['categories'], key=lambda c: c['id'])
-            self.CLASSES = tuple(c['name'] for c in cats)
+            self.CLASSES = category_names_by_id(coco)
         return coco
 
     def evaluate(self, results: list, metric='bbox', logger=None, **kwargs) -> OrderedDict:

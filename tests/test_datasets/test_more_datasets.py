@@ -139,3 +139,22 @@ def test_coco_panoptic_loads_through_the_2x_pipeline(tmp_path):
     assert seg[15, 30] == 255  # no segment: VOID
     with pytest.raises(NotImplementedError, match='panoptic'):
         ds.evaluate([])
+
+
+def test_objects365_class_order_and_v2_paths(tmp_path):
+    images = [dict(id=1, file_name='images/v2/patch3/objects365_v2_00000001.jpg', width=64,
+                   height=48),
+              dict(id=2, file_name='images/v1/patch6/objects365_v1_00320532.jpg', width=64,
+                   height=48)]
+    anns = [dict(id=i, image_id=i, category_id=2, bbox=[1, 2, 10, 20], area=200, iscrowd=0)
+            for i in (1, 2)]
+    cats = [dict(id=2, name='sneakers'), dict(id=1, name='person')]  # not in id order
+    ann_file = write_coco(tmp_path / 'o365.json', [], images, anns)
+    data = json.loads((tmp_path / 'o365.json').read_text())
+    data['categories'] = cats
+    (tmp_path / 'o365.json').write_text(json.dumps(data))
+    v1 = build_dataset(dict(type='Objects365V1Dataset', ann_file=ann_file, pipeline=[]))
+    assert v1.CLASSES == ('person', 'sneakers') and len(v1) == 2
+    assert v1.get_ann_info(0)['labels'].tolist() == [1]
+    v2 = build_dataset(dict(type='Objects365V2Dataset', ann_file=ann_file, pipeline=[]))
+    assert [i['filename'] for i in v2.data_infos] == ['patch3/objects365_v2_00000001.jpg']
