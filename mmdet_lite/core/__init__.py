@@ -16,6 +16,9 @@ from .bbox import (ApproxMaxIoUAssigner, ATSSAssigner, BucketingBBoxCoder,
                    YOLOBBoxCoder, bbox2distance, distance2bbox, find_inside_bboxes)
 from .post_processing import (batched_nms, merge_aug_bboxes, merge_aug_masks,
                               merge_aug_proposals, merge_aug_scores, multiclass_nms, nms)
+from .bbox import (CombinedSampler, InstanceBalancedPosSampler, IoUBalancedNegSampler,
+                   OHEMSampler, ScoreHLRSampler)
+from .post_processing import batched_soft_nms, nms_match, soft_nms
 from .utils import (center_of_mass, filter_scores_and_topk, flip_tensor, generate_coordinate,
                     multi_apply, reduce_mean, select_single_mlvl, unmap)
 from .mask import (BaseInstanceMasks, BitmapMasks, PolygonMasks, encode_mask_results,
@@ -51,4 +54,10 @@ __all__ += [
     'RegionAssigner', 'SimOTAAssigner', 'TaskAlignedAssigner', 'TBLRBBoxCoder',
     'UniformAssigner', 'YOLOBBoxCoder', 'bbox2distance', 'distance2bbox',
     'find_inside_bboxes'
+]
+
+# samplers and soft-NMS of the R-CNN families
+__all__ += [
+    'CombinedSampler', 'InstanceBalancedPosSampler', 'IoUBalancedNegSampler', 'OHEMSampler',
+    'ScoreHLRSampler', 'batched_soft_nms', 'nms_match', 'soft_nms'
 ]

@@ -9,6 +9,8 @@ from .coder import (BaseBBoxCoder, BucketingBBoxCoder, DeltaXYWHBBoxCoder,
                     TBLRBBoxCoder, YOLOBBoxCoder, bbox2delta, delta2bbox)
 from .iou_calculators import IOU_CALCULATORS, BboxOverlaps2D, bbox_overlaps, build_iou_calculator
 from .samplers import BaseSampler, PseudoSampler, RandomSampler, SamplingResult
+from .samplers import (CombinedSampler, InstanceBalancedPosSampler, IoUBalancedNegSampler,
+                       OHEMSampler, ScoreHLRSampler)
 from .transforms import bbox2distance, distance2bbox, find_inside_bboxes
 from .transforms import (bbox2result, bbox2roi, bbox_cxcywh_to_xyxy, bbox_flip, bbox_mapping,
                          bbox_mapping_back, bbox_rescale, bbox_xyxy_to_cxcywh, roi2bbox)
@@ -30,4 +32,8 @@ __all__ += [
     'UniformAssigner', 'BucketingBBoxCoder', 'DistancePointBBoxCoder',
     'LegacyDeltaXYWHBBoxCoder', 'PseudoBBoxCoder', 'TBLRBBoxCoder', 'YOLOBBoxCoder',
     'bbox2distance', 'distance2bbox', 'find_inside_bboxes'
+]
+__all__ += [
+    'CombinedSampler', 'InstanceBalancedPosSampler', 'IoUBalancedNegSampler', 'OHEMSampler',
+    'ScoreHLRSampler'
 ]
