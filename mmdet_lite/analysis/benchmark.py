@@ -79,7 +79,7 @@ def make_benchmark_inputs(height: int, width: int, num_images: int,
 
 
 def mmdet_img_metas(height: int, width: int) -> List[dict]:
-    """img_metas (design §3.3) of one un-rescaled, unpadded (H, W) image."""
+    """img_metas (docs/conventions.md §3) of one un-rescaled, unpadded (H, W) image."""
     return [dict(filename='benchmark.jpg', ori_filename='benchmark.jpg',
                  ori_shape=(height, width, 3), img_shape=(height, width, 3),
                  pad_shape=(height, width, 3),
@@ -162,7 +162,7 @@ def run_benchmark(config, checkpoint: Optional[str] = None, compare_torchvision:
                   shape: Sequence[int] = (800, 1216), num_images: int = 3, warmup: int = 1,
                   device: str = 'cpu', threads: Optional[int] = None, seed: int = 0,
                   fuse_conv_bn: bool = False) -> dict:
-    """Median latency over ``num_images`` images after ``warmup`` ones (design: tools thin).
+    """Median latency over ``num_images`` images after ``warmup`` ones (tools are thin: docs/conventions.md §6).
 
     Returns ``dict(device, threads, shape, num_images, warmup, rows=[dict(name, median_s,
     mean_s, min_s, dets_per_img)], ratio)`` where ``ratio`` = mmdet_lite / torchvision median

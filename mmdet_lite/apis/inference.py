@@ -99,7 +99,7 @@ def inference_detector(model: nn.Module, imgs: Union[ImageInput, Sequence[ImageI
         batch_size: Images per forward pass; None runs the whole list as one batch.
 
     Returns:
-        For one image its result (design §3.3: ``bbox_results`` or
+        For one image its result (docs/conventions.md §3: ``bbox_results`` or
         ``(bbox_results, segm_results)``, at the original image size); for a list, a list of
         results in the same order.
     """
@@ -194,7 +194,7 @@ def show_result_pyplot(model: nn.Module,
 
 def result_to_dict(result: Any, img_shape: Optional[Tuple[int, ...]] = None
                    ) -> Dict[str, Optional[np.ndarray]]:
-    """One image's result (design §3.3) as a dict of arrays.
+    """One image's result (docs/conventions.md §3) as a dict of arrays.
 
     Returns:
         ``bboxes`` float32 (n, 4) xyxy, ``scores`` float32 (n,), ``labels`` int64 (n,) and

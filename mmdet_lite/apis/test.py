@@ -102,7 +102,7 @@ def _encode(result: list) -> list:
 
 def single_gpu_test(model, data_loader, show: bool = False, out_dir: Optional[str] = None,
                     show_score_thr: float = 0.3) -> list:
-    """Results of every image of ``data_loader`` in dataset order (design §3.3 format).
+    """Results of every image of ``data_loader`` in dataset order (docs/conventions.md §3 format).
 
     ``show``/``out_dir`` draw each image's detections above ``show_score_thr`` with
     ``model.show_result`` (to the screen / to ``out_dir/<ori_filename>``). Masks are returned

@@ -68,7 +68,7 @@ def torchvision_detect(model: nn.Module, img: Tensor, image_sizes: Sequence[Tupl
 def torchvision_to_mmdet_results(detections: Sequence[Dict[str, Tensor]], num_classes: int = 80,
                                  class_ids: Optional[Sequence[int]] = None,
                                  num_tv_classes: int = 91, mask_thr: float = 0.5) -> list:
-    """torchvision detections in mmdet_lite's result format (design §3.3).
+    """torchvision detections in mmdet_lite's result format (docs/conventions.md §3).
 
     Per image ``bbox_results`` (list over classes of ndarray (k, 5)), or
     ``(bbox_results, segm_results)`` when the detections carry masks (binarised at ``mask_thr``).

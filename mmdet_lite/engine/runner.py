@@ -46,7 +46,7 @@ def init_distributed(launcher: str, dist_params: Optional[dict] = None) -> None:
 
 
 class LiteRunner(Runner):
-    """``mmengine.runner.Runner`` adapted to mmdet_lite's checkpoint contract (design §3.6).
+    """``mmengine.runner.Runner`` adapted to mmdet_lite's checkpoint contract (docs/conventions.md §5).
 
     * every checkpoint read (``load_from``, ``resume_from``, auto-resume) goes through
       :func:`load_checkpoint_safely` (``torch.load(weights_only=True)``);

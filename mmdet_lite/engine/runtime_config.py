@@ -1,4 +1,4 @@
-"""mmdetection 2.x runtime keys → mmengine ``Runner`` arguments (design §3.2).
+"""mmdetection 2.x runtime keys → mmengine ``Runner`` arguments (docs/conventions.md §2).
 
 The engine is the only place that reads runtime keys. This module orchestrates the
 translation: :func:`runner_kwargs` turns a 2.x config into the keyword arguments of

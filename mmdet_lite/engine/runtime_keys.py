@@ -1,4 +1,4 @@
-"""The mmdetection 2.x runtime-key dialect (design §3.2): which top-level config keys are
+"""The mmdetection 2.x runtime-key dialect (docs/conventions.md §2): which top-level config keys are
 runtime keys, and how the translators read them.
 
 :func:`check_runtime_keys` rejects keys the dialect does not understand; :func:`plain_copy`

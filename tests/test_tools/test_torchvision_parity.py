@@ -78,7 +78,7 @@ def _batch(sizes: List[Tuple[int, int]], seed: int = 0) -> Tuple[torch.Tensor, L
 
 
 def _flatten(result) -> Tuple[np.ndarray, np.ndarray, list]:
-    """(dets (n, 5), labels (n,), masks or []) of one image's design-§3.3 result."""
+    """(dets (n, 5), labels (n,), masks or []) of one image's docs/conventions.md §3 result."""
     bbox_results, segm_results = result if isinstance(result, tuple) else (result, None)
     dets = np.concatenate([b for b in bbox_results], axis=0).reshape(-1, 5)
     labels = np.concatenate([np.full(len(b), c) for c, b in enumerate(bbox_results)])

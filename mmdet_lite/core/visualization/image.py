@@ -210,7 +210,7 @@ def imshow_det_result(img: Union[str, np.ndarray],
                       font_size: int = 13,
                       win_name: str = '',
                       wait_time: int = 0) -> np.ndarray:
-    """Draw one image's result (design §3.3) and return the BGR image (H, W, 3).
+    """Draw one image's result (docs/conventions.md §3) and return the BGR image (H, W, 3).
 
     ``result`` is ``bbox_results``, ``(bbox_results, segm_results)`` or an (n, 5) array of
     proposals; see :func:`imshow_det_bboxes` for the other arguments.
@@ -253,7 +253,7 @@ def imshow_gt_det_bboxes(img: Union[str, np.ndarray],
     Args:
         annotation: ``gt_bboxes`` (k, 4), ``gt_labels`` (k,) and optionally ``gt_masks``
             (a ``BitmapMasks``/``PolygonMasks`` or a (k, H, W) array).
-        result: The detections (design §3.3).
+        result: The detections (docs/conventions.md §3).
         overlay_gt_pred: Draw both on one image; else ground truth above, detections below.
 
     Returns:

@@ -1,4 +1,4 @@
-"""Unpack detection results (design §3.3) into flat arrays for drawing and analysis.
+"""Unpack detection results (docs/conventions.md §3) into flat arrays for drawing and analysis.
 
 Shapes: ``n`` detections of one image, ``H``/``W`` the original image size.
 """

@@ -1,7 +1,7 @@
 """Turn pipeline arrays into Tensors and pick the keys the detector receives (2.x names).
 
 Unlike 2.x there is no ``DataContainer``: ``img_metas`` is a plain dict and masks stay
-``BitmapMasks``/``PolygonMasks`` objects (design §3.3).
+``BitmapMasks``/``PolygonMasks`` objects (docs/conventions.md §3).
 """
 from collections.abc import Sequence as SequenceABC
 from typing import Sequence, Union
