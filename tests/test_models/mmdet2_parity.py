@@ -15,7 +15,7 @@ import json
 import math
 import os.path as osp
 import zlib
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -68,6 +68,14 @@ def load_fixture(case: str) -> Tuple[dict, List[Tensor], List[Tensor], Dict[str,
 
     sums = dict(zip(json.loads(str(data['checksum_names'])), data['checksums']))
     return cfg, numbered('input_'), numbered('output_'), sums
+
+
+def fixture_arch_patch(case: str) -> Optional[Tuple[str, str, list]]:
+    """``(type name, key, value)`` added to the class's ``arch_settings`` on both sides, for
+    backbones whose only built-in architectures are too big for a fixture (Darknet-53); None
+    when the fixture has none."""
+    data = np.load(osp.join(FIXTURE_DIR, f'{case}.npz'))
+    return tuple(json.loads(str(data['arch_patch']))) if 'arch_patch' in data.files else None
 
 
 def load_seeded_weights(module: nn.Module, checksums: Dict[str, np.ndarray]) -> None:

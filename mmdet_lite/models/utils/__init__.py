@@ -14,10 +14,14 @@ from .conv_module import ConvModule
 from .csp_layer import CSPLayer
 from .csp_layer import DarknetBottleneck
 from .gt_check import check_gt_bboxes
+from .inverted_residual import InvertedResidual
+from .make_divisible import make_divisible
 from .res_layer import ResLayer
 from .results import (AnchorTargets, BBoxTargets, DenseCandidates, Detections,
+from .se_layer import SELayer, DyReLU
                       ImageAnchorTargets, RoICandidates, SampledAnchorTargets)
 
-__all__ = ['ConvModule', 'ResLayer', 'check_gt_bboxes', 'as_config', 'CSPLayer', 'DarknetBottleneck']
+__all__ = ['ConvModule', 'ResLayer', 'check_gt_bboxes', 'as_config', 'CSPLayer',
+           'DarknetBottleneck', 'InvertedResidual', 'make_divisible', 'SELayer', 'DyReLU']
 __all__ += ['AnchorTargets', 'BBoxTargets', 'DenseCandidates', 'Detections',
             'ImageAnchorTargets', 'RoICandidates', 'SampledAnchorTargets']

@@ -3,16 +3,22 @@
 import pytest
 import torch
 
-from mmdet_lite.models import build_backbone
+from mmdet_lite.models import BACKBONES, build_backbone
 
-from ..mmdet2_parity import assert_outputs_close, load_fixture, load_seeded_weights
+from ..mmdet2_parity import (assert_outputs_close, fixture_arch_patch, load_fixture,
+                             load_seeded_weights)
 
-CASES = ['swin', 'swin_abs_pos', 'pvt', 'pvtv2', 'csp_darknet', 'csp_darknet_dw']
+CASES = ['swin', 'swin_abs_pos', 'pvt', 'pvtv2', 'csp_darknet', 'csp_darknet_dw', 'darknet',
+         'mobilenet_v2']
 
 
 @pytest.mark.parametrize('case', CASES)
-def test_backbone_forward_equals_mmdet228(case, one_thread):
+def test_backbone_forward_equals_mmdet228(case, one_thread, monkeypatch):
     cfg, inputs, expected, sums = load_fixture(case)
+    patch = fixture_arch_patch(case)
+    if patch is not None:
+        type_name, key, value = patch
+        monkeypatch.setitem(BACKBONES.get(type_name).arch_settings, key, value)
     model = build_backbone(cfg)
     load_seeded_weights(model, sums)
     model.eval()

@@ -7,7 +7,7 @@ from mmdet_lite.models import build_neck
 
 from ..mmdet2_parity import assert_outputs_close, load_fixture, load_seeded_weights
 
-CASES = ['hrfpn', 'hrfpn_max_stride2', 'yolox_pafpn', 'yolox_pafpn_dw']
+CASES = ['hrfpn', 'hrfpn_max_stride2', 'yolox_pafpn', 'yolox_pafpn_dw', 'yolov3_neck']
 
 
 @pytest.mark.parametrize('case', CASES)
