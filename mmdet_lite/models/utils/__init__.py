@@ -18,8 +18,8 @@ from .inverted_residual import InvertedResidual
 from .make_divisible import make_divisible
 from .res_layer import ResLayer
 from .results import (AnchorTargets, BBoxTargets, DenseCandidates, Detections,
-from .se_layer import SELayer, DyReLU
                       ImageAnchorTargets, RoICandidates, SampledAnchorTargets)
+from .se_layer import DyReLU, SELayer
 
 __all__ = ['ConvModule', 'ResLayer', 'check_gt_bboxes', 'as_config', 'CSPLayer',
            'DarknetBottleneck', 'InvertedResidual', 'make_divisible', 'SELayer', 'DyReLU']
