@@ -1,5 +1,4 @@
 """Merge the results of test-time augmentations (flip / multi-scale) back onto the image."""
-import copy
 import warnings
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -9,6 +8,7 @@ from mmengine.config import ConfigDict
 from torch import Tensor
 
 from ..bbox.transforms import bbox_mapping_back
+from ..utils.config import as_config
 from .nms import nms
 
 
@@ -26,7 +26,7 @@ def merge_aug_proposals(aug_proposals: Sequence[Tensor], img_metas: Sequence[dic
     Returns:
         (k, 5) merged proposals sorted by score.
     """
-    cfg = ConfigDict(copy.deepcopy(dict(cfg)))
+    cfg = as_config(cfg)
     if 'nms' not in cfg or 'max_num' in cfg or 'nms_thr' in cfg:
         warnings.warn('In rpn_proposal / test_cfg, nms_thr moved to nms=dict(iou_threshold=...) '
                       'and max_num was renamed max_per_img', DeprecationWarning)

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 from ...core import (anchor_inside_flags, build_assigner, build_bbox_coder,
                      build_prior_generator, build_sampler, images_to_levels, multi_apply, unmap)
 from ..builder import HEADS, build_loss
-from ..utils.config import as_config
+from ...core.utils.config import as_config
 from ..utils.gt_check import check_gt_bboxes
 from ..utils.results import AnchorTargets, Detections, ImageAnchorTargets, SampledAnchorTargets
 from .base_dense_head import BaseDenseHead

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from ...core import batched_nms, filter_scores_and_topk, select_single_mlvl
 from ...core.bbox.scale_factor import scale_factor_tensor
-from ..utils.config import as_config
+from ...core.utils.config import as_config
 from ..utils.results import DenseCandidates, Detections
 from .dense_test_mixins import BBoxTestMixin
 

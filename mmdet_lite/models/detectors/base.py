@@ -15,7 +15,7 @@ from torch import nn
 
 from ...core.visualization import imshow_det_result
 from ..builder import build_backbone, build_head, build_neck
-from ..utils.config import as_config
+from ...core.utils.config import as_config
 
 Tensor = torch.Tensor
 

@@ -6,7 +6,7 @@ import torch
 from mmengine.model import BaseModule
 
 from ..builder import build_shared_head
-from ..utils.config import as_config
+from ...core.utils.config import as_config
 
 Tensor = torch.Tensor
 

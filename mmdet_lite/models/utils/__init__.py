@@ -1,6 +1,7 @@
 """Pieces that several kinds of model component share and that are neither a layer nor a head:
 
-* ``config``: :func:`as_config`, the one way a component keeps its ``train_cfg`` / ``test_cfg``;
+* :func:`as_config` (defined in ``core/utils/config.py``, re-exported here), the one way a
+  component keeps its ``train_cfg`` / ``test_cfg``;
 * ``results``: the ``NamedTuple`` results of the heads (targets, candidates, detections);
 * ``gt_check``: validation of ground-truth boxes before target assignment;
 * ``conv_module``, ``res_layer``: blocks of several layers (conv + norm + activation, a
@@ -9,7 +10,7 @@
 A new module belongs here only if at least two of backbones, necks, dense heads, RoI heads and
 detectors use it; a layer family (DCN, plugins, ...) goes to ``models/layers/`` instead.
 """
-from .config import as_config
+from ...core.utils.config import as_config
 from .conv_module import ConvModule
 from .csp_layer import CSPLayer
 from .csp_layer import DarknetBottleneck

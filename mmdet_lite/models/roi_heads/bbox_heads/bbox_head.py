@@ -15,7 +15,7 @@ from ....core import build_bbox_coder, multi_apply, multiclass_nms
 from ....core.bbox.scale_factor import scale_factor_tensor
 from ...builder import HEADS, build_loss
 from ...losses import accuracy
-from ...utils.config import as_config
+from ....core.utils.config import as_config
 from ...utils.results import BBoxTargets, Detections, RoICandidates
 
 Tensor = torch.Tensor
