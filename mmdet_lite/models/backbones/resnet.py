@@ -7,14 +7,16 @@ The torchvision ImageNet checkpoints use the same names, so they load without co
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch.utils.checkpoint as cp
-from mmcv.cnn import build_conv_layer
+from mmcv.cnn import ContextBlock
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained, pretrained_init_cfg
 from ..builder import BACKBONES
+from ..layers.conv import build_conv_layer
 from ..layers.norm import build_norm_layer
+from ..layers.plugin import build_plugin_layer
 from ..utils.res_layer import ResLayer
 
 
@@ -57,8 +59,12 @@ class BasicBlock(_ResBlock):
     def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
                  downsample: Optional[nn.Module] = None, style: str = 'pytorch',
                  with_cp: bool = False, conv_cfg: Optional[dict] = None,
-                 norm_cfg: Optional[dict] = None):
+                 norm_cfg: Optional[dict] = None, dcn: Optional[dict] = None,
+                 plugins: Optional[List[dict]] = None):
         super().__init__()
+        if dcn is not None or plugins is not None:
+            raise NotImplementedError('BasicBlock (ResNet-18/34) supports neither dcn nor plugins, '
+                                      'as in mmdetection 2.x; use depth 50/101/152 for them')
         norm_cfg = dict(type='BN') if norm_cfg is None else norm_cfg
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
@@ -82,21 +88,38 @@ class BasicBlock(_ResBlock):
 
 
 class Bottleneck(_ResBlock):
-    """1x1 → 3x3 → 1x1 convs (ResNet-50/101/152).
+    """1x1 → 3x3 → 1x1 convs (ResNet-50/101/152), optionally a deformable 3x3 and plugins.
 
     ``style='pytorch'`` puts the stride on the 3x3 conv (torchvision, "ResNet v1.5"),
     ``style='caffe'`` on the first 1x1 conv (the original Caffe models).
+
+    Args:
+        dcn: conv config of the 3x3 conv (``dict(type='DCN'|'DCNv2', deform_groups=1,
+            fallback_on_stride=False)``); ``fallback_on_stride=True`` keeps a plain conv.
+        plugins: ``[dict(cfg=dict(type='ContextBlock', ...), position='after_conv1'|
+            'after_conv2'|'after_conv3', postfix=...)]``: layers run after that conv (and its
+            norm/ReLU), named by ``layers.build_plugin_layer`` (``context_block``, ...).
+        mid_channels: width of conv1/conv2 (default ``planes``; ResNeXt's grouped width).
+        conv2_groups: groups of the 3x3 conv (ResNeXt's cardinality).
     """
 
     expansion = 4
+    # Variants whose middle stage is not one 3x3 conv + norm (Res2Net, ResNeSt) build it
+    # themselves.
+    _with_conv2 = True
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, dilation: int = 1,
                  downsample: Optional[nn.Module] = None, style: str = 'pytorch',
                  with_cp: bool = False, conv_cfg: Optional[dict] = None,
-                 norm_cfg: Optional[dict] = None):
+                 norm_cfg: Optional[dict] = None, dcn: Optional[dict] = None,
+                 plugins: Optional[List[dict]] = None, mid_channels: Optional[int] = None,
+                 conv2_groups: int = 1):
         super().__init__()
         if style not in ('pytorch', 'caffe'):
             raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
+        if dcn is not None and not isinstance(dcn, dict):
+            raise TypeError(f"dcn must be None or a conv config dict such as dict(type='DCN', "
+                            f'deform_groups=1, fallback_on_stride=False), got {dcn!r}')
         norm_cfg = dict(type='BN') if norm_cfg is None else norm_cfg
         self.inplanes = inplanes
         self.planes = planes
@@ -104,29 +127,85 @@ class Bottleneck(_ResBlock):
         self.dilation = dilation
         self.style = style
         self.with_cp = with_cp
+        self.conv_cfg = conv_cfg
+        self.norm_cfg = norm_cfg
+        self.dcn = dcn
+        self.with_dcn = dcn is not None
+        self.plugins = plugins
+        self.with_plugins = plugins is not None
         self.conv1_stride, self.conv2_stride = (1, stride) if style == 'pytorch' else (stride, 1)
-        self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
-        self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
+        width = planes if mid_channels is None else mid_channels
+        self.norm1_name, norm1 = build_norm_layer(norm_cfg, width, postfix=1)
         self.norm3_name, norm3 = build_norm_layer(norm_cfg, planes * self.expansion, postfix=3)
-        self.conv1 = build_conv_layer(conv_cfg, inplanes, planes, 1, stride=self.conv1_stride,
+        self.conv1 = build_conv_layer(conv_cfg, inplanes, width, 1, stride=self.conv1_stride,
                                       bias=False)
         self.add_module(self.norm1_name, norm1)
-        self.conv2 = build_conv_layer(conv_cfg, planes, planes, 3, stride=self.conv2_stride,
-                                      padding=dilation, dilation=dilation, bias=False)
-        self.add_module(self.norm2_name, norm2)
-        self.conv3 = build_conv_layer(conv_cfg, planes, planes * self.expansion, 1, bias=False)
+        if self._with_conv2:
+            self.norm2_name, norm2 = build_norm_layer(norm_cfg, width, postfix=2)
+            self.conv2 = build_conv_layer(self.conv2_cfg(), width, width, 3,
+                                          stride=self.conv2_stride, padding=dilation,
+                                          dilation=dilation, groups=conv2_groups, bias=False)
+            self.add_module(self.norm2_name, norm2)
+        self.conv3 = build_conv_layer(conv_cfg, width, planes * self.expansion, 1, bias=False)
         self.add_module(self.norm3_name, norm3)
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
+        self.after_conv1_plugin_names: List[str] = []
+        self.after_conv2_plugin_names: List[str] = []
+        self.after_conv3_plugin_names: List[str] = []
+        if plugins is not None:
+            positions = ('after_conv1', 'after_conv2', 'after_conv3')
+            bad = [p.get('position') for p in plugins if p.get('position') not in positions]
+            if bad:
+                raise ValueError(f'plugin positions {bad} are unknown; use one of {positions}')
+            for position, channels in zip(positions, (width, width, planes * self.expansion)):
+                names = self.make_block_plugins(
+                    channels, [p['cfg'] for p in plugins if p['position'] == position])
+                setattr(self, f'{position}_plugin_names', names)
+
+    def conv2_cfg(self) -> Optional[dict]:
+        """The conv config of the 3x3 conv: ``dcn`` (less ``fallback_on_stride``) or
+        ``conv_cfg``."""
+        if self.dcn is None or self.dcn.get('fallback_on_stride', False):
+            return self.conv_cfg
+        if self.conv_cfg is not None:
+            raise ValueError(f'conv_cfg must be None when dcn is set (got conv_cfg='
+                             f'{self.conv_cfg!r}, dcn={self.dcn!r}), as in mmdetection 2.x')
+        return {k: v for k, v in self.dcn.items() if k != 'fallback_on_stride'}
+
+    def make_block_plugins(self, in_channels: int, plugins: List[dict]) -> List[str]:
+        """Add the plugin layers of ``plugins`` (configs) for ``in_channels``; their names."""
+        names = []
+        for plugin in plugins:
+            plugin = dict(plugin)
+            name, layer = build_plugin_layer(plugin, in_channels=in_channels,
+                                             postfix=plugin.pop('postfix', ''))
+            if hasattr(self, name):
+                raise ValueError(f'two plugins of a block are both named {name!r}; give them '
+                                 "different 'postfix' values in their cfg")
+            self.add_module(name, layer)
+            names.append(name)
+        return names
+
+    def forward_plugin(self, x: Tensor, plugin_names: List[str]) -> Tensor:
+        for name in plugin_names:
+            x = getattr(self, name)(x)
+        return x
 
     @property
     def norm3(self) -> nn.Module:
         return getattr(self, self.norm3_name)
 
+    def _middle(self, x: Tensor) -> Tensor:
+        """The 3x3 stage: (N, width, H, W) -> (N, width, H / conv2_stride, W / conv2_stride)."""
+        return self.relu(self.norm2(self.conv2(x)))
+
     def _residual(self, x: Tensor) -> Tensor:
         out = self.relu(self.norm1(self.conv1(x)))
-        out = self.relu(self.norm2(self.conv2(out)))
+        out = self.forward_plugin(out, self.after_conv1_plugin_names)
+        out = self.forward_plugin(self._middle(out), self.after_conv2_plugin_names)
         out = self.norm3(self.conv3(out))
+        out = self.forward_plugin(out, self.after_conv3_plugin_names)
         identity = x if self.downsample is None else self.downsample(x)
         out += identity  # in place: no new feature-map allocation (norm outputs are not saved)
         return out
@@ -145,10 +224,16 @@ class ResNet(BaseModule):
         strides / dilations: per stage, ``num_stages`` values each.
         out_indices: stages (0-based) whose outputs ``forward`` returns.
         style: 'pytorch' or 'caffe' (where a Bottleneck puts its stride).
+        deep_stem: three 3x3 convs (``stem``) instead of the 7x7 ``conv1`` (ResNet-C/D).
         avg_down: AvgPool shortcut downsampling (ResNet-D).
         frozen_stages: freeze the stem and stages 1..frozen_stages (-1: nothing frozen).
         conv_cfg / norm_cfg: layer configs (norm: BN, SyncBN, GN).
         norm_eval: keep BatchNorm layers in eval mode during training (frozen statistics).
+        dcn / stage_with_dcn: deformable 3x3 convs (``dict(type='DCN'|'DCNv2', deform_groups=1,
+            fallback_on_stride=False)``) in the Bottlenecks of the flagged stages.
+        plugins: ``[dict(cfg=dict(type='ContextBlock', ratio=1. / 16), stages=(False, True,
+            True, True), position='after_conv3')]``: layers inserted in the Bottlenecks of the
+            flagged stages (all stages without ``stages``) at ``position``.
         with_cp: gradient checkpointing in the blocks (memory for compute).
         zero_init_residual: zero the last norm of every block at init.
         pretrained: deprecated; same as ``init_cfg=dict(type='Pretrained', checkpoint=...)``.
@@ -168,20 +253,85 @@ class ResNet(BaseModule):
                  base_channels: int = 64, num_stages: int = 4,
                  strides: Sequence[int] = (1, 2, 2, 2), dilations: Sequence[int] = (1, 1, 1, 1),
                  out_indices: Sequence[int] = (0, 1, 2, 3), style: str = 'pytorch',
-                 avg_down: bool = False, frozen_stages: int = -1,
+                 deep_stem: bool = False, avg_down: bool = False, frozen_stages: int = -1,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = None, norm_eval: bool = True,
+                 dcn: Optional[dict] = None,
+                 stage_with_dcn: Sequence[bool] = (False, False, False, False),
+                 plugins: Optional[List[dict]] = None,
                  with_cp: bool = False, zero_init_residual: bool = True,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
-        if depth not in self.arch_settings:
-            raise KeyError(f'invalid depth {depth} for ResNet; use one of '
-                           f'{sorted(self.arch_settings)}')
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError('give either pretrained or init_cfg to ResNet, not both')
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
+        self._check_stage_args(num_stages, strides, dilations, out_indices, style)
+        if dcn is not None and len(stage_with_dcn) != num_stages:
+            raise ValueError(f'stage_with_dcn {tuple(stage_with_dcn)} needs one flag per stage '
+                             f'(num_stages={num_stages})')
+        self.norm_cfg = dict(type='BN', requires_grad=True) if norm_cfg is None else dict(norm_cfg)
+        self.depth = depth
+        self.stem_channels = base_channels if stem_channels is None else stem_channels
+        self.base_channels = base_channels
+        self.num_stages = num_stages
+        self.strides = tuple(strides)
+        self.dilations = tuple(dilations)
+        self.out_indices = tuple(out_indices)
+        self.style = style
+        self.deep_stem = deep_stem
+        self.avg_down = avg_down
+        self.frozen_stages = frozen_stages
+        self.conv_cfg = conv_cfg
+        self.norm_eval = norm_eval
+        self.dcn = dcn
+        self.stage_with_dcn = tuple(stage_with_dcn)
+        self.plugins = plugins
+        self.with_cp = with_cp
+        self.zero_init_residual = zero_init_residual
+        self.block, stage_blocks = self.block_and_stage_blocks(depth)
+        self.stage_blocks = tuple(stage_blocks[:num_stages])
+        self.inplanes = self.stem_channels
+
+        self._make_stem_layer(in_channels, self.stem_channels)
+
+        self.res_layers = []
+        for i, num_blocks in enumerate(self.stage_blocks):
+            planes = self.stage_planes(i)
+            res_layer = self.make_res_layer(
+                block=self.block, inplanes=self.inplanes, planes=planes, num_blocks=num_blocks,
+                stride=self.strides[i], dilation=self.dilations[i], style=style,
+                avg_down=avg_down, with_cp=with_cp, conv_cfg=conv_cfg, norm_cfg=self.norm_cfg,
+                dcn=dcn if self.stage_with_dcn[i] else None,
+                plugins=None if plugins is None else self.make_stage_plugins(plugins, i),
+                **self.stage_block_kwargs(i))
+            self.inplanes = planes * self.block.expansion
+            layer_name = f'layer{i + 1}'
+            self.add_module(layer_name, res_layer)
+            self.res_layers.append(layer_name)
+        self.feat_dim = self.block.expansion * self.stage_planes(len(self.stage_blocks) - 1)
+        self._freeze_stages()
+
+    def block_and_stage_blocks(self, depth: int) -> Tuple[type, Sequence[int]]:
+        """The block class and the number of blocks per stage of ``depth``."""
+        if depth not in self.arch_settings:
+            raise KeyError(f'invalid depth {depth} for {type(self).__name__}; use one of '
+                           f'{sorted(self.arch_settings)}')
+        return self.arch_settings[depth]
+
+    def stage_planes(self, stage_idx: int) -> int:
+        """``planes`` of stage ``stage_idx``: ``base_channels * 2**stage_idx``."""
+        return self.base_channels * 2**stage_idx
+
+    def stage_block_kwargs(self, stage_idx: int) -> dict:
+        """Block arguments that depend on the stage (none for ResNet; RegNet's groups,
+        DetectoRS's ``sac``), given to ``make_res_layer`` with the others."""
+        return {}
+
+    @staticmethod
+    def _check_stage_args(num_stages: int, strides: Sequence[int], dilations: Sequence[int],
+                          out_indices: Sequence[int], style: str) -> None:
         if not 1 <= num_stages <= 4:
             raise ValueError(f'num_stages must be in [1, 4], got {num_stages}')
         if len(strides) != num_stages or len(dilations) != num_stages:
@@ -192,43 +342,51 @@ class ResNet(BaseModule):
                              f'below num_stages={num_stages}')
         if style not in ('pytorch', 'caffe'):
             raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
-        self.norm_cfg = dict(type='BN', requires_grad=True) if norm_cfg is None else dict(norm_cfg)
-        self.depth = depth
-        self.stem_channels = base_channels if stem_channels is None else stem_channels
-        self.base_channels = base_channels
-        self.num_stages = num_stages
-        self.strides = tuple(strides)
-        self.dilations = tuple(dilations)
-        self.out_indices = tuple(out_indices)
-        self.style = style
-        self.frozen_stages = frozen_stages
-        self.conv_cfg = conv_cfg
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
-        self.zero_init_residual = zero_init_residual
-        self.block, stage_blocks = self.arch_settings[depth]
-        self.stage_blocks = stage_blocks[:num_stages]
 
-        self.conv1 = build_conv_layer(conv_cfg, in_channels, self.stem_channels, 7, stride=2,
-                                      padding=3, bias=False)
-        self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, self.stem_channels, postfix=1)
-        self.add_module(self.norm1_name, norm1)
-        self.relu = nn.ReLU(inplace=True)
+    def make_stage_plugins(self, plugins: List[dict], stage_idx: int) -> List[dict]:
+        """The plugins of stage ``stage_idx``: those whose ``stages`` flags (one per stage;
+        absent = every stage) include it, without the ``stages`` key."""
+        stage_plugins = []
+        for plugin in plugins:
+            plugin = dict(plugin)
+            stages = plugin.pop('stages', None)
+            if stages is not None and len(stages) != self.num_stages:
+                raise ValueError(f'plugin {plugin} has stages={stages}: give one flag per stage '
+                                 f'(num_stages={self.num_stages})')
+            if stages is None or stages[stage_idx]:
+                stage_plugins.append(plugin)
+        return stage_plugins
+
+    def make_res_layer(self, **kwargs) -> nn.Module:
+        """One stage: ``ResLayer(**kwargs)``; variants add their block arguments here."""
+        return ResLayer(**kwargs)
+
+    def _make_stem_layer(self, in_channels: int, stem_channels: int) -> None:
+        """7x7/2 conv + norm + ReLU (``conv1``/``bn1``), or with ``deep_stem`` three 3x3 convs
+        (``stem.0`` ... ``stem.7``); then a 3x3/2 max-pool."""
+        if self.deep_stem:
+            half = stem_channels // 2
+            self.stem = nn.Sequential(
+                build_conv_layer(self.conv_cfg, in_channels, half, 3, stride=2, padding=1,
+                                 bias=False),
+                build_norm_layer(self.norm_cfg, half)[1], nn.ReLU(inplace=True),
+                build_conv_layer(self.conv_cfg, half, half, 3, stride=1, padding=1, bias=False),
+                build_norm_layer(self.norm_cfg, half)[1], nn.ReLU(inplace=True),
+                build_conv_layer(self.conv_cfg, half, stem_channels, 3, stride=1, padding=1,
+                                 bias=False),
+                build_norm_layer(self.norm_cfg, stem_channels)[1], nn.ReLU(inplace=True))
+        else:
+            self.conv1 = build_conv_layer(self.conv_cfg, in_channels, stem_channels, 7, stride=2,
+                                          padding=3, bias=False)
+            self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, stem_channels, postfix=1)
+            self.add_module(self.norm1_name, norm1)
+            self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
-        self.res_layers = []
-        inplanes = self.stem_channels
-        for i, num_blocks in enumerate(self.stage_blocks):
-            planes = base_channels * 2**i
-            res_layer = ResLayer(self.block, inplanes, planes, num_blocks, stride=strides[i],
-                                 dilation=dilations[i], style=style, avg_down=avg_down,
-                                 with_cp=with_cp, conv_cfg=conv_cfg, norm_cfg=self.norm_cfg)
-            inplanes = planes * self.block.expansion
-            layer_name = f'layer{i + 1}'
-            self.add_module(layer_name, res_layer)
-            self.res_layers.append(layer_name)
-        self.feat_dim = self.block.expansion * base_channels * 2**(len(self.stage_blocks) - 1)
-        self._freeze_stages()
+    def _stem(self, x: Tensor) -> Tensor:
+        """(N, in_channels, H, W) -> (N, stem_channels, H / 4, W / 4)."""
+        x = self.stem(x) if self.deep_stem else self.relu(self.norm1(self.conv1(x)))
+        return self.maxpool(x)
 
     @property
     def norm1(self) -> nn.Module:
@@ -236,8 +394,9 @@ class ResNet(BaseModule):
 
     def _freeze_stages(self) -> None:
         if self.frozen_stages >= 0:
-            self.norm1.eval()
-            for module in (self.conv1, self.norm1):
+            stem = (self.stem, ) if self.deep_stem else (self.conv1, self.norm1)
+            for module in stem:
+                module.eval()
                 for param in module.parameters():
                     param.requires_grad = False
         for i in range(1, self.frozen_stages + 1):
@@ -260,6 +419,13 @@ class ResNet(BaseModule):
                 elif isinstance(m, (_BatchNorm, nn.GroupNorm)):
                     nn.init.ones_(m.weight)
                     nn.init.zeros_(m.bias)
+            # Layers with an init of their own get it back: DCN offsets and SAC switches start
+            # at zero/one, plugins and the RFP feedback at identity.
+            for m in self.modules():
+                if isinstance(m, ContextBlock):
+                    m.reset_parameters()
+                elif m is not self and hasattr(m, 'init_weights'):
+                    m.init_weights()
             if self.zero_init_residual:
                 for m in self.modules():
                     if isinstance(m, Bottleneck):
@@ -280,7 +446,7 @@ class ResNet(BaseModule):
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """(N, in_channels, H, W) → one feature map per ``out_indices`` entry."""
-        x = self.maxpool(self.relu(self.norm1(self.conv1(x))))
+        x = self._stem(x)
         outs = []
         for i, layer_name in enumerate(self.res_layers):
             x = getattr(self, layer_name)(x)

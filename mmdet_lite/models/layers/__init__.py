@@ -19,6 +19,7 @@ from .modulated_deform_conv import (ModulatedDeformConv2d, ModulatedDeformConv2d
                                     modulated_deform_conv2d)
 from .plugin import build_plugin_layer
 from .saconv import SAConv2d
+from .scale import Scale
 from .sync_bn import SyncBatchNorm
 
 __all__ = [
@@ -27,3 +28,4 @@ __all__ = [
     'modulated_deform_conv2d', 'SAConv2d', 'SyncBatchNorm', 'DropBlock', 'ConvWS2d', 'ConvAWS2d',
     'ContextBlock', 'GeneralizedAttention', 'NonLocal2d'
 ]
+__all__ += ['Scale']

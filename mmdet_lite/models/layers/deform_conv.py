@@ -11,7 +11,7 @@ and offset layout are mmcv 1.x's, so mmdetection 2.x checkpoints load unchanged:
   ``[y0, x0, y1, x1, ...]``. That is also ``torchvision.ops.deform_conv2d``'s layout, so no
   reordering is needed; both sample bilinearly with zeros outside the feature map.
 """
-from typing import Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -68,6 +68,17 @@ def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, stride: _IntPai
                             _pair(padding), _pair(dilation))
 
 
+def resolve_deform_groups(deform_groups: int, deformable_groups: Optional[int]) -> int:
+    """``deformable_groups`` is mmcv's deprecated name of ``deform_groups`` (still in some 2.x
+    configs); give at most one of them a non-default value."""
+    if deformable_groups is None:
+        return deform_groups
+    if deform_groups != 1 and deform_groups != deformable_groups:
+        raise ValueError(f'deform_groups={deform_groups} and its old name '
+                         f'deformable_groups={deformable_groups} disagree; give only deform_groups')
+    return deformable_groups
+
+
 def rename_legacy_offset_keys(state_dict: dict, prefix: str,
                               local_metadata: dict) -> None:
     """Checkpoints saved before the layer's version 2 keep the offset conv beside the layer
@@ -87,7 +98,8 @@ class DeformConv2d(nn.Module):
     Args:
         in_channels / out_channels / kernel_size / stride / padding / dilation / groups: as
             ``nn.Conv2d``.
-        deform_groups: channel groups that each get their own offsets.
+        deform_groups: channel groups that each get their own offsets (``deformable_groups``:
+            its deprecated mmcv name).
         bias: must be False (as mmcv).
         im2col_step: accepted for mmcv compatibility, unused.
     """
@@ -95,8 +107,9 @@ class DeformConv2d(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: _IntPair,
                  stride: _IntPair = 1, padding: _IntPair = 0, dilation: _IntPair = 1,
                  groups: int = 1, deform_groups: int = 1, bias: bool = False,
-                 im2col_step: int = 32):
+                 im2col_step: int = 32, deformable_groups: Optional[int] = None):
         super().__init__()
+        deform_groups = resolve_deform_groups(deform_groups, deformable_groups)
         if bias:
             raise ValueError(f'bias={bias} is not supported by DeformConv2d (mmcv has none); '
                              "use conv type 'DCNv2' for a deformable conv with bias")
@@ -157,9 +170,10 @@ class DeformConv2dPack(DeformConv2d):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: _IntPair,
                  stride: _IntPair = 1, padding: _IntPair = 0, dilation: _IntPair = 1,
                  groups: int = 1, deform_groups: int = 1, bias: bool = False,
-                 im2col_step: int = 32):
+                 im2col_step: int = 32, deformable_groups: Optional[int] = None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, deform_groups, bias, im2col_step)
+                         groups, resolve_deform_groups(deform_groups, deformable_groups), bias,
+                         im2col_step)
         self.conv_offset = nn.Conv2d(
             self.in_channels, self.deform_groups * 2 * self.kernel_size[0] * self.kernel_size[1],
             kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,

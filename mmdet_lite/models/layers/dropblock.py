@@ -46,6 +46,10 @@ class DropBlock(nn.Module):
             return x
         self.iter_cnt += 1
         n, c, h, w = x.shape
+        if h < self.block_size or w < self.block_size:
+            raise ValueError(f'DropBlock(block_size={self.block_size}) got a {h}x{w} feature map; '
+                             'it needs maps at least block_size wide: use a smaller block_size '
+                             "or leave this stage out of the plugin's stages")
         half = self.block_size // 2
         # Block centres are drawn where a whole block fits, then grown to blocks by a max-pool.
         centres = torch.bernoulli(torch.full(

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from torch.nn.modules.utils import _pair
 from torchvision.ops import deform_conv2d as tv_deform_conv2d
 
-from .deform_conv import check_deform_inputs, rename_legacy_offset_keys
+from .deform_conv import check_deform_inputs, rename_legacy_offset_keys, resolve_deform_groups
 
 _IntPair = Union[int, Tuple[int, int]]
 
@@ -52,13 +52,16 @@ class ModulatedDeformConv2d(nn.Module):
     """DCN v2 taking offsets and mask as inputs: ``forward(x, offset, mask)``.
 
     Args: as ``nn.Conv2d`` plus ``deform_groups`` (channel groups with their own offsets and
-    masks). ``bias`` defaults to True, as mmcv's.
+    masks; ``deformable_groups`` is its deprecated mmcv name). ``bias`` defaults to True, as
+    mmcv's.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: _IntPair,
                  stride: _IntPair = 1, padding: _IntPair = 0, dilation: _IntPair = 1,
-                 groups: int = 1, deform_groups: int = 1, bias: Union[bool, str] = True):
+                 groups: int = 1, deform_groups: int = 1, bias: Union[bool, str] = True,
+                 deformable_groups: Optional[int] = None):
         super().__init__()
+        deform_groups = resolve_deform_groups(deform_groups, deformable_groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f'ModulatedDeformConv2d: in_channels={in_channels} and '
                              f'out_channels={out_channels} must both be divisible by '
@@ -111,9 +114,10 @@ class ModulatedDeformConv2dPack(ModulatedDeformConv2d):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: _IntPair,
                  stride: _IntPair = 1, padding: _IntPair = 0, dilation: _IntPair = 1,
-                 groups: int = 1, deform_groups: int = 1, bias: Union[bool, str] = True):
+                 groups: int = 1, deform_groups: int = 1, bias: Union[bool, str] = True,
+                 deformable_groups: Optional[int] = None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, deform_groups, bias)
+                         groups, resolve_deform_groups(deform_groups, deformable_groups), bias)
         self.conv_offset = nn.Conv2d(
             self.in_channels, self.deform_groups * 3 * self.kernel_size[0] * self.kernel_size[1],
             kernel_size=self.kernel_size, stride=self.stride, padding=self.padding,
