@@ -1,7 +1,12 @@
+from .anchor_free_head import AnchorFreeHead
 from .anchor_head import AnchorHead
+from .atss_head import ATSSHead
 from .base_dense_head import BaseDenseHead
 from .dense_test_mixins import BBoxTestMixin
+from .fcos_head import FCOSHead
+from .gfl_head import GFLHead
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
 
-__all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead']
+__all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
+           'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead']

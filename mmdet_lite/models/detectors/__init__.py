@@ -1,10 +1,13 @@
+from .atss import ATSS
 from .base import BaseDetector
 from .faster_rcnn import FasterRCNN
+from .fcos import FCOS
+from .gfl import GFL
 from .mask_rcnn import MaskRCNN
 from .retinanet import RetinaNet
 from .rpn import RPN
 from .single_stage import SingleStageDetector
 from .two_stage import TwoStageDetector
 
-__all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN']
+__all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']

@@ -95,3 +95,41 @@ class Detections(NamedTuple):
     ``simple_test_bboxes``."""
     det_bboxes: Union[Tensor, List[Tensor]]
     det_labels: Union[Tensor, List[Tensor]]
+
+
+class PointTargets(NamedTuple):
+    """Of a batch (``AnchorFreeHead.get_targets``, FCOS's rule), regrouped per level.
+
+    ``labels_list``: L tensors (N * P_l,) with ``num_classes`` for background;
+    ``bbox_targets_list``: L tensors (N * P_l, 4) of (left, top, right, bottom) distances from
+    each point to its box (divided by the level's stride with ``norm_on_bbox``). Images are
+    concatenated within a level, image 0 first.
+    """
+    labels_list: List[Tensor]
+    bbox_targets_list: List[Tensor]
+
+
+class ImageATSSTargets(NamedTuple):
+    """Of one image (``ATSSTargetsMixin._get_target_single``): as ``ImageAnchorTargets``, with the
+    anchors first and no sampling result: ``anchors`` (P, 4), ``labels`` (P,),
+    ``label_weights`` (P,), ``bbox_targets`` / ``bbox_weights`` (P, 4), ``pos_inds``,
+    ``neg_inds``."""
+    anchors: Tensor
+    labels: Tensor
+    label_weights: Tensor
+    bbox_targets: Tensor
+    bbox_weights: Tensor
+    pos_inds: Tensor
+    neg_inds: Tensor
+
+
+class ATSSTargets(NamedTuple):
+    """Of a batch (``ATSSTargetsMixin.get_targets``, ATSS/GFL/VFNet/TOOD), regrouped per level:
+    ``anchors_list`` (L x (N, P_l, 4)), then ``AnchorTargets``' fields."""
+    anchors_list: List[Tensor]
+    labels_list: List[Tensor]
+    label_weights_list: List[Tensor]
+    bbox_targets_list: List[Tensor]
+    bbox_weights_list: List[Tensor]
+    num_total_pos: int
+    num_total_neg: int
