@@ -111,22 +111,32 @@ class FPN(BaseModule):
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         """``len(in_channels)`` maps (N, in_channels[i], H_i, W_i) → ``num_outs`` (N, F, ., .)."""
+        laterals = self._top_down(inputs)
+        outs = [self.fpn_convs[i](lateral) for i, lateral in enumerate(laterals)]
+        return tuple(self._add_extra_levels(inputs, laterals, outs))
+
+    def _top_down(self, inputs: Sequence[Tensor]) -> List[Tensor]:
+        """The lateral 1x1 convs, each coarser one upsampled and added to the next finer one."""
         if len(inputs) != self.num_ins:
-            raise ValueError(f'FPN was built for {self.num_ins} inputs (in_channels='
-                             f'{self.in_channels}) but got {len(inputs)}; check the '
-                             "backbone's out_indices")
+            raise ValueError(f'{type(self).__name__} was built for {self.num_ins} inputs '
+                             f'(in_channels={self.in_channels}) but got {len(inputs)}; check '
+                             "the backbone's out_indices")
         laterals = [conv(inputs[i + self.start_level])
                     for i, conv in enumerate(self.lateral_convs)]
-        used_levels = len(laterals)
-        for i in range(used_levels - 1, 0, -1):
+        for i in range(len(laterals) - 1, 0, -1):
             if 'scale_factor' in self.upsample_cfg:
                 up = F.interpolate(laterals[i], **self.upsample_cfg)
             else:
                 up = F.interpolate(laterals[i], size=laterals[i - 1].shape[2:],
                                    **self.upsample_cfg)
             laterals[i - 1] = laterals[i - 1] + up
-        outs = [self.fpn_convs[i](laterals[i]) for i in range(used_levels)]
+        return laterals
 
+    def _add_extra_levels(self, inputs: Sequence[Tensor], laterals: List[Tensor],
+                          outs: List[Tensor]) -> List[Tensor]:
+        """Append levels up to ``num_outs``: max-pools of the last output, or the extra
+        stride-2 convs (``fpn_convs[len(laterals):]``) on the source ``add_extra_convs`` names."""
+        used_levels = len(laterals)
         if self.num_outs > len(outs):
             if not self.add_extra_convs:
                 for _ in range(self.num_outs - used_levels):
@@ -142,4 +152,4 @@ class FPN(BaseModule):
                 for i in range(used_levels + 1, self.num_outs):
                     prev = F.relu(outs[-1]) if self.relu_before_extra_convs else outs[-1]
                     outs.append(self.fpn_convs[i](prev))
-        return tuple(outs)
+        return outs
