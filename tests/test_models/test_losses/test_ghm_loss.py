@@ -3,7 +3,9 @@ import torch
 import torch.nn.functional as F
 
 from mmdet_lite.models import build_loss
+from mmdet_lite.models.builder import build_head
 from mmdet_lite.models.losses import GHMC, GHMR
+from ..test_dense_heads._helpers import feats_for, make_metas, retina_cfg
 from ._mmdet2_losses import ref
 
 
@@ -73,3 +75,23 @@ def test_ghm_empty_and_all_ignored():
 def test_ghmc_rejects_softmax():
     with pytest.raises(ValueError, match='use_sigmoid'):
         GHMC(use_sigmoid=False)
+
+
+def test_ghm_losses_inside_retina_head():
+    # the ghm config's head: the losses take the head's (labels, label_weights, avg_factor)
+    cfg = retina_cfg()
+    cfg['loss_cls'] = dict(type='GHMC', bins=30, momentum=0.75, use_sigmoid=True,
+                           loss_weight=1.0)
+    cfg['loss_bbox'] = dict(type='GHMR', mu=0.02, bins=10, momentum=0.7, loss_weight=10.0)
+    head = build_head(cfg)
+    assert {'loss_cls.edges', 'loss_cls.acc_sum', 'loss_bbox.edges',
+            'loss_bbox.acc_sum'} <= set(head.state_dict())
+    feats = feats_for((64, 96), [8, 16, 32, 64, 128])
+    cls_scores, bbox_preds = head(feats)
+    for gt in (torch.tensor([[10., 10., 50., 40.]]), torch.zeros(0, 4)):
+        losses = head.loss(cls_scores, bbox_preds, [gt], [torch.zeros(len(gt), dtype=torch.long)],
+                           make_metas())
+        total = sum(sum(v) for v in losses.values())
+        assert torch.isfinite(total)
+    total.backward()
+    assert head.retina_cls.weight.grad is not None
