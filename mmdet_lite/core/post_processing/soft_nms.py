@@ -1,5 +1,5 @@
-"""Soft-NMS (Bodla et al., ICCV 2017, arXiv:1704.04503) in plain PyTorch, with the semantics
-of mmcv 1.x's ``soft_nms`` (torchvision has no soft-NMS).
+"""Soft-NMS (Bodla et al., ICCV 2017, arXiv:1704.04503) without compiled code, with the
+semantics of mmcv 1.x's ``soft_nms`` (torchvision has no soft-NMS).
 
 mmcv's CPU kernel, which this reproduces step by step:
 
@@ -13,7 +13,10 @@ mmcv's CPU kernel, which this reproduces step by step:
    slot in the working order (this order decides ties in step 1).
 
 The picked box of a step is never dropped, even when its score is below ``min_score``.
-Boxes are processed in float32 on the CPU, as mmcv does.
+Boxes are processed in float32 on the CPU, as mmcv does, by a numpy loop with one vectorised
+step per kept box (about 0.1 s for 2000 boxes). Against mmcv's compiled kernel the kept boxes,
+their order and the 'linear' / 'naive' scores are identical; 'gaussian' scores can differ by one
+float32 ulp (the C library's ``expf`` is not correctly rounded).
 """
 from typing import Dict, Tuple, Union
 
