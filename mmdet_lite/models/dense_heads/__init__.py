@@ -7,6 +7,7 @@ from .fcos_head import FCOSHead
 from .gfl_head import GFLHead
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
+from .yolo_head import YOLOV3Head
 
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
-           'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead']
+           'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head']

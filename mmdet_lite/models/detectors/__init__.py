@@ -8,6 +8,8 @@ from .retinanet import RetinaNet
 from .rpn import RPN
 from .single_stage import SingleStageDetector
 from .two_stage import TwoStageDetector
+from .yolo import YOLOV3
 
-__all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL']
+__all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
+           'YOLOV3']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']

@@ -1,0 +1,64 @@
+"""Learning tests of the real-time detectors: each overfits the two synthetic images of
+test_retinanet_learning.py on CPU and then finds every object (IoU >= 0.7, score >= 0.3)."""
+import numpy as np
+import torch
+from torchvision.ops import box_iou
+
+from mmdet_lite.models import build_detector
+
+from .test_retinanet_learning import BOXES, LABELS, _images, _metas
+
+SIGMOID_CE = dict(type='CrossEntropyLoss', use_sigmoid=True, loss_weight=1.0, reduction='sum')
+
+
+def _overfit(cfg: dict, iters: int, lr: float = 1e-3) -> None:
+    torch.manual_seed(0)
+    model = build_detector(cfg)
+    model.init_weights()
+    model.train()
+    imgs = _images()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = []
+    for _ in range(iters):
+        # the heads must not change the caller's boxes: pass the shared tensors
+        losses = model.forward_train(imgs, _metas(), BOXES, LABELS)
+        loss = sum(sum(v) if isinstance(v, list) else v
+                   for k, v in losses.items() if 'loss' in k)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+    assert float(np.mean(history[-5:])) < 0.5 * history[0], (history[0], history[-5:])
+    model.eval()
+    with torch.no_grad():
+        results = model.simple_test(imgs, _metas(), rescale=True)
+    for i in range(2):
+        for box, label in zip(BOXES[i], LABELS[i]):
+            dets = torch.from_numpy(results[i][int(label)])
+            dets = dets[dets[:, 4] >= 0.3]
+            assert len(dets) > 0, f'image {i}: no class-{int(label)} detection scoring >= 0.3'
+            assert box_iou(box[None], dets[:, :4]).max() >= 0.7, (i, box, dets)
+
+
+def test_yolov3_overfits_two_synthetic_images(one_thread):
+    # MobileNetV2 x0.5 (yolov3_mobilenetv2 configs) with anchors sized for the 48-70 px boxes.
+    _overfit(dict(
+        type='YOLOV3',
+        backbone=dict(type='MobileNetV2', widen_factor=0.5, out_indices=(2, 4, 6),
+                      act_cfg=dict(type='LeakyReLU', negative_slope=0.1)),
+        neck=dict(type='YOLOV3Neck', num_scales=3, in_channels=[160, 48, 16],
+                  out_channels=[32, 16, 16]),
+        bbox_head=dict(
+            type='YOLOV3Head', num_classes=2, in_channels=[32, 16, 16],
+            out_channels=[64, 32, 32],
+            anchor_generator=dict(type='YOLOAnchorGenerator',
+                                  base_sizes=[[(80, 56), (56, 80), (96, 96)],
+                                              [(48, 48), (64, 40), (40, 64)],
+                                              [(16, 16), (24, 32), (32, 24)]],
+                                  strides=[32, 16, 8]),
+            loss_cls=SIGMOID_CE, loss_conf=SIGMOID_CE, loss_xy={**SIGMOID_CE, 'loss_weight': 2.0},
+            loss_wh=dict(type='MSELoss', loss_weight=2.0, reduction='sum')),
+        train_cfg=dict(assigner=dict(type='GridAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
+                                     min_pos_iou=0)),
+        test_cfg=dict(score_thr=0.05, conf_thr=0.005, nms=dict(type='nms', iou_threshold=0.45),
+                      max_per_img=100)), iters=100)
