@@ -1,5 +1,6 @@
 from .atss import ATSS
 from .base import BaseDetector
+from .cascade_rcnn import CascadeRCNN
 from .faster_rcnn import FasterRCNN
 from .fcos import FCOS
 from .gfl import GFL
@@ -13,3 +14,6 @@ from .yolo import YOLOV3
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
            'YOLOV3']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
+
+# the R-CNN family of issue 10
+__all__ += ['CascadeRCNN']

@@ -1,4 +1,5 @@
 from .base_roi_head import BaseRoIHead
+from .cascade_roi_head import CascadeRoIHead
 from .bbox_heads import BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
 from .mask_heads import FCNMaskHead
 from .roi_extractors import BaseRoIExtractor, SingleRoIExtractor
@@ -10,3 +11,6 @@ __all__ = [
     'ConvFCBBoxHead', 'Shared2FCBBoxHead', 'Shared4Conv1FCBBoxHead', 'FCNMaskHead',
     'BaseRoIExtractor', 'SingleRoIExtractor'
 ]
+
+# the R-CNN family of issue 10
+__all__ += ['CascadeRoIHead']

@@ -10,6 +10,7 @@ import torch
 from ...core import bbox2result, bbox2roi, build_assigner, build_sampler
 from ...core.bbox.scale_factor import scale_factor_tensor
 from ..builder import HEADS, build_head, build_roi_extractor
+from .assign_and_sample import assign_and_sample
 from .base_roi_head import BaseRoIHead
 from .test_mixins import BBoxTestMixin, MaskTestMixin
 
@@ -99,20 +100,12 @@ class StandardRoIHead(BBoxTestMixin, MaskTestMixin, BaseRoIHead):
         if self.bbox_assigner is None:
             raise RuntimeError('the RoI head was built without train_cfg; build the detector '
                                'with train_cfg=dict(rpn=..., rpn_proposal=..., rcnn=...)')
-        num_imgs = len(img_metas)
-        if gt_bboxes_ignore is None:
-            gt_bboxes_ignore = [None] * num_imgs
         if self.with_mask and gt_masks is None:
             raise ValueError('the RoI head has a mask head but no gt_masks were given; load '
                              'annotations with with_mask=True and Collect gt_masks')
-        sampling_results = []
-        for i in range(num_imgs):
-            assign_result = self.bbox_assigner.assign(proposal_list[i], gt_bboxes[i],
-                                                      gt_bboxes_ignore[i], gt_labels[i])
-            sampling_result = self.bbox_sampler.sample(
-                assign_result, proposal_list[i], gt_bboxes[i], gt_labels[i],
-                feats=[lvl_feat[i][None] for lvl_feat in x])
-            sampling_results.append(sampling_result)
+        sampling_results = assign_and_sample(self.bbox_assigner, self.bbox_sampler, x,
+                                             proposal_list, gt_bboxes, gt_labels,
+                                             gt_bboxes_ignore)
 
         losses: Dict[str, Tensor] = dict()
         bbox_results = None

@@ -70,6 +70,8 @@ class BBoxTestMixin:
         """Of one image seen under several augmentations: merged ``Detections`` (n, 5), (n,).
 
         ``proposal_list[0]`` holds the proposals (K, 4 or 5) in the original image frame.
+        Each augmentation's candidates come from :meth:`simple_test_bboxes` (``cfg=None``), so
+        a head that overrides it (a cascade's stages) is merged the same way.
         """
         aug_bboxes, aug_scores = [], []
         for x, img_meta in zip(feats, img_metas):
@@ -77,11 +79,7 @@ class BBoxTestMixin:
             proposals = bbox_mapping(proposal_list[0][:, :4], meta['img_shape'],
                                      meta['scale_factor'], meta['flip'],
                                      meta.get('flip_direction', 'horizontal'))
-            rois = bbox2roi([proposals])
-            bbox_results = self._bbox_forward(x, rois)
-            bboxes, scores = self.bbox_head.get_bboxes(
-                rois, bbox_results['cls_score'], bbox_results['bbox_pred'], meta['img_shape'],
-                meta['scale_factor'], rescale=False, cfg=None)
+            (bboxes, ), (scores, ) = self.simple_test_bboxes(x, [meta], [proposals], None)
             aug_bboxes.append(bboxes)
             aug_scores.append(scores)
         merged_bboxes, merged_scores = merge_aug_bboxes(aug_bboxes, aug_scores, img_metas,

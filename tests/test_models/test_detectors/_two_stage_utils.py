@@ -1,6 +1,6 @@
 """Small Mask R-CNN configs and synthetic images shared by the two-stage detector tests."""
 import copy
-from typing import List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -11,23 +11,41 @@ from mmdet_lite.core import BitmapMasks
 MASK_RCNN_CFG = 'configs/_base_/models/mask_rcnn_r50_fpn.py'
 
 
-def tiny_mask_rcnn_cfg(num_classes: int = 2, base_channels: int = 16, feat: int = 32,
-                       with_mask: bool = True) -> dict:
-    """Mask R-CNN R-18 FPN with narrow channels and small sampling numbers (fast on CPU)."""
+def _each(cfg):
+    """The head configs of ``cfg``: itself, or each of a cascade's per-stage list."""
+    return cfg if isinstance(cfg, list) else [cfg]
+
+
+def tiny_two_stage_cfg(config: str, num_classes: int = 2, base_channels: int = 16,
+                       feat: int = 32, fc_out_channels: int = 64) -> dict:
+    """The model of ``config`` (a path under the repository root) with a trainable R-18 FPN
+    backbone and narrow channels: the RPN and every RoI head (per-stage lists included)."""
     root = __file__.rsplit('/tests/', 1)[0]
-    model = copy.deepcopy(Config.fromfile(f'{root}/{MASK_RCNN_CFG}').model.to_dict())
+    model = copy.deepcopy(Config.fromfile(f'{root}/{config}').model.to_dict())
     model['backbone'] = dict(type='ResNet', depth=18, base_channels=base_channels, num_stages=4,
                              out_indices=(0, 1, 2, 3), frozen_stages=-1,
                              norm_cfg=dict(type='BN', requires_grad=True), norm_eval=False,
                              style='pytorch')
     widths = [base_channels * 2**i for i in range(4)]
     model['neck'].update(in_channels=widths, out_channels=feat)
-    model['rpn_head'].update(in_channels=feat, feat_channels=feat)
+    if 'rpn_head' in model:
+        model['rpn_head'].update(in_channels=feat, feat_channels=feat)
     roi = model['roi_head']
-    roi['bbox_roi_extractor']['out_channels'] = feat
-    roi['bbox_head'].update(in_channels=feat, fc_out_channels=64, num_classes=num_classes)
-    roi['mask_roi_extractor']['out_channels'] = feat
-    roi['mask_head'].update(in_channels=feat, conv_out_channels=feat, num_classes=num_classes)
+    for key in ('bbox_roi_extractor', 'mask_roi_extractor'):
+        for extractor in _each(roi.get(key) or []):
+            extractor['out_channels'] = feat
+    for head in _each(roi['bbox_head']):
+        head.update(in_channels=feat, fc_out_channels=fc_out_channels, num_classes=num_classes)
+    for head in _each(roi.get('mask_head') or []):
+        head.update(in_channels=feat, conv_out_channels=feat, num_classes=num_classes)
+    return model
+
+
+def tiny_mask_rcnn_cfg(num_classes: int = 2, base_channels: int = 16, feat: int = 32,
+                       with_mask: bool = True) -> dict:
+    """Mask R-CNN R-18 FPN with narrow channels and small sampling numbers (fast on CPU)."""
+    model = tiny_two_stage_cfg(MASK_RCNN_CFG, num_classes, base_channels, feat)
+    roi = model['roi_head']
     if not with_mask:
         model['type'] = 'FasterRCNN'
         for key in ('mask_roi_extractor', 'mask_head'):
@@ -100,3 +118,50 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def metas(n: int, h: int = 96, w: int = 128) -> List[dict]:
     return [img_meta(h, w) for _ in range(n)]
+
+
+def overfit(model, imgs: torch.Tensor, iters: int, lr: float = 3e-3,
+            **gt) -> List[Dict[str, float]]:
+    """Train ``model`` on the batch ``imgs`` with ``gt`` (``gt_bboxes``, ``gt_labels``, ...) for
+    ``iters`` Adam steps whose rate is annealed to zero (box regression has a noise floor
+    proportional to the step size); returns the log values of every iteration."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iters)
+    history = []
+    model.train()
+    for _ in range(iters):
+        losses = model(imgs, metas(len(imgs), *imgs.shape[-2:]), mode='loss', **gt)
+        total, log_vars = model.parse_losses(losses)
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        scheduler.step()
+        history.append({k: v.item() for k, v in log_vars.items()})
+    return history
+
+
+def loss_fall(history: List[Dict[str, float]], key: str) -> float:
+    """1 - (mean of the last 10 iterations) / (mean of the first 5) of log value ``key``."""
+    start = np.mean([h[key] for h in history[:5]])
+    end = np.mean([h[key] for h in history[-10:]])
+    return 1 - end / start
+
+
+def assert_finds_every_object(results: list, gt_bboxes: List[torch.Tensor],
+                              gt_labels: List[torch.Tensor], bitmaps: Optional[list] = None,
+                              min_iou: float = 0.7, min_score: float = 0.5) -> None:
+    """Every GT object of every image has a detection of its class with box IoU >= ``min_iou``
+    and score >= ``min_score``, and (with ``bitmaps``) that detection's mask IoU >= ``min_iou``."""
+    assert len(results) == len(gt_bboxes)
+    for i, result in enumerate(results):
+        bbox_results, segm_results = result if bitmaps is not None else (result, None)
+        for j, (box, label) in enumerate(zip(gt_bboxes[i].numpy(), gt_labels[i].tolist())):
+            dets = bbox_results[label]
+            assert len(dets) > 0, f'image {i}: no detection of class {label}'
+            ious = [box_iou(det, box) for det in dets]
+            best = int(np.argmax(ious))
+            assert ious[best] >= min_iou and dets[best, 4] >= min_score, (i, box, dets)
+            if bitmaps is not None:
+                mask = segm_results[label][best]
+                assert mask.shape == bitmaps[i][j].shape and mask.dtype == bool
+                assert mask_iou(mask, bitmaps[i][j]) >= min_iou, (i, box)

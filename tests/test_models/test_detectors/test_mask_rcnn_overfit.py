@@ -1,11 +1,10 @@
 """Learning test: a small Mask R-CNN (ResNet-18 FPN) overfits two synthetic images."""
-import numpy as np
-import pytest
 import torch
 
 from mmdet_lite.models import build_detector
 
-from ._two_stage_utils import box_iou, mask_iou, metas, synthetic_images, tiny_mask_rcnn_cfg
+from ._two_stage_utils import (assert_finds_every_object, loss_fall, metas, overfit,
+                               synthetic_images, tiny_mask_rcnn_cfg)
 
 ITERS = 300
 
@@ -35,16 +34,6 @@ def _probe_losses(model, imgs, gt_bboxes, gt_labels, gt_masks, proposals):
     return {k: float(v) for k, v in losses.items() if k in ('loss_bbox', 'loss_mask')}
 
 
-@pytest.fixture
-def one_thread():
-    # Two shared CPU cores: intra-op threads contending with other processes slow this
-    # test down ~50x, a single thread keeps it at ~0.15 s per iteration.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_mask_rcnn_overfits_two_images(one_thread):
     torch.manual_seed(0)
     cfg = tiny_mask_rcnn_cfg(num_classes=2)
@@ -56,30 +45,13 @@ def test_mask_rcnn_overfits_two_images(one_thread):
     probe = [_jittered_proposals(b) for b in gt_bboxes]
     before = _probe_losses(model, imgs, gt_bboxes, gt_labels, gt_masks, probe)
 
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    # L1 box regression has a noise floor proportional to the step size: anneal it to zero.
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, ITERS)
-    history = []
-    model.train()
-    for _ in range(ITERS):
-        losses = model(imgs, metas(2), gt_bboxes=gt_bboxes, gt_labels=gt_labels,
-                       gt_masks=gt_masks, mode='loss')
-        total, log_vars = model.parse_losses(losses)
-        optimizer.zero_grad()
-        total.backward()
-        optimizer.step()
-        scheduler.step()
-        history.append({k: v.item() for k, v in log_vars.items()})
+    history = overfit(model, imgs, ITERS, gt_bboxes=gt_bboxes, gt_labels=gt_labels,
+                      gt_masks=gt_masks)
     after = _probe_losses(model, imgs, gt_bboxes, gt_labels, gt_masks, probe)
-
-    def fall(key):
-        start = np.mean([h[key] for h in history[:5]])
-        end = np.mean([h[key] for h in history[-10:]])
-        return 1 - end / start
 
     # training log: mean of the first 5 vs the last 10 iterations
     for key in ('loss_bbox', 'loss_mask', 'loss_cls', 'loss_rpn_cls'):
-        assert fall(key) >= 0.8, (key, history[:5], history[-10:])
+        assert loss_fall(history, key) >= 0.8, (key, history[:5], history[-10:])
     # on fixed jittered GT boxes (never trained on as such) the losses fall too
     assert after['loss_mask'] <= 0.2 * before['loss_mask'], (before, after)
     assert after['loss_bbox'] <= 0.5 * before['loss_bbox'], (before, after)
@@ -87,14 +59,4 @@ def test_mask_rcnn_overfits_two_images(one_thread):
     model.eval()
     with torch.no_grad():
         results = model(imgs, metas(2), mode='predict')
-    assert len(results) == 2
-    for i, (bbox_results, segm_results) in enumerate(results):
-        for box, label, bitmap in zip(gt_bboxes[i].numpy(), gt_labels[i].tolist(), bitmaps[i]):
-            dets = bbox_results[label]
-            assert len(dets) > 0, f'image {i}: no detection of class {label}'
-            ious = [box_iou(det, box) for det in dets]
-            best = int(np.argmax(ious))
-            assert ious[best] >= 0.7 and dets[best, 4] >= 0.5, (i, box, dets)
-            mask = segm_results[label][best]
-            assert mask.shape == bitmap.shape and mask.dtype == bool
-            assert mask_iou(mask, bitmap) >= 0.7, (i, box)
+    assert_finds_every_object(results, gt_bboxes, gt_labels, bitmaps)

@@ -262,4 +262,7 @@ def test_refine_bboxes_regresses_by_class_and_drops_sampled_gts():
     torch.testing.assert_close(refined[0], rois[1:2, 1:])
     torch.testing.assert_close(refined[1], rois[2:, 1:])
     one = head.regress_by_class(rois[:1], labels[:1], bbox_preds[:1], metas[0])
-    torch.testing.assert_close(one, torch.tensor([[12., 10., 32., 30.]]))
+    torch.testing.assert_close(one, torch.tensor([[0., 12., 10., 32., 30.]]))  # index kept
+    torch.testing.assert_close(
+        head.regress_by_class(rois[:1, 1:], labels[:1], bbox_preds[:1], metas[0]),
+        torch.tensor([[12., 10., 32., 30.]]))

@@ -312,7 +312,11 @@ class BBoxHead(BaseModule):
 
     def regress_by_class(self, rois: Tensor, label: Tensor, bbox_pred: Tensor,
                          img_meta: dict) -> Tensor:
-        """Of one image: decode ``bbox_pred`` (K, 4 or 4 * C) of class ``label`` (K,) → (K, 4)."""
+        """Of one image: decode ``bbox_pred`` (K, 4 or 4 * C) of class ``label`` (K,).
+
+        Returns regressed RoIs of the input's shape, as 2.x: (K, 4) boxes for (K, 4) ``rois``,
+        (K, 5) with the batch index kept for (K, 5) ``rois`` (a cascade's next-stage RoIs).
+        """
         if rois.size(1) not in (4, 5):
             raise ValueError(f'rois must be (K, 4) or (K, 5), got {tuple(rois.shape)}')
         if not self.reg_class_agnostic:
@@ -321,4 +325,7 @@ class BBoxHead(BaseModule):
             bbox_pred = bbox_pred[torch.arange(bbox_pred.size(0), device=label.device), label]
         boxes = rois[:, -4:]
         max_shape = tuple(img_meta['img_shape'][:2])
-        return self._decode(boxes, bbox_pred, max_shape=max_shape)
+        new_boxes = self._decode(boxes, bbox_pred, max_shape=max_shape)
+        if rois.size(1) == 4:
+            return new_boxes
+        return torch.cat([rois[:, :1], new_boxes], dim=1)
