@@ -29,15 +29,18 @@ def seeded_tensor(name: str, like: Tensor) -> Tensor:
 
     Scales keep activations of a deep random network in a sane range: conv/linear weights have
     variance 1/fan_in, norm weights are in [0.5, 1.5), running variances in [0.5, 1.5), biases
-    and running means in [-0.1, 0.1).
+    and running means in [-0.1, 0.1); the per-channel affine of AWS convs (``weight_gamma``,
+    ``weight_beta``, shaped (C, 1, 1, 1)) is scaled as a norm weight and bias.
     """
     if not like.is_floating_point():
         return like.clone()
     g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
     u = torch.rand(like.shape, generator=g, dtype=torch.float64)
     last = name.rsplit('.', 1)[-1]
-    if last == 'running_var' or (last == 'weight' and like.dim() == 1):
+    if last in ('running_var', 'weight_gamma') or (last == 'weight' and like.dim() == 1):
         v = 0.5 + u
+    elif last == 'weight_beta':
+        v = (u - 0.5) * 0.2
     elif like.dim() >= 2:
         fan_in = max(1, math.prod(like.shape[1:]))
         v = (2 * u - 1) * math.sqrt(3.0 / fan_in)
@@ -56,11 +59,20 @@ def checksum(t: Tensor) -> np.ndarray:
     return np.array([t.numel(), t.sum().item(), (t * t).sum().item()], dtype=np.float64)
 
 
+def _tuples_back(cfg):
+    """JSON made ConvModule's ``order`` tuples lists; mmcv insists on a tuple."""
+    if isinstance(cfg, dict):
+        return {k: tuple(v) if k == 'order' else _tuples_back(v) for k, v in cfg.items()}
+    if isinstance(cfg, list):
+        return [_tuples_back(v) for v in cfg]
+    return cfg
+
+
 def load_fixture(case: str) -> Tuple[dict, List[Tensor], List[Tensor], Dict[str, np.ndarray]]:
     """``(cfg, inputs, outputs, checksums)`` of ``tests/data/mmdet2_modules/<case>.npz``."""
     path = osp.join(FIXTURE_DIR, f'{case}.npz')
     data = np.load(path)
-    cfg = json.loads(str(data['cfg']))
+    cfg = _tuples_back(json.loads(str(data['cfg'])))
 
     def numbered(prefix: str) -> List[Tensor]:
         n = sum(1 for k in data.files if k.startswith(prefix))
