@@ -7,7 +7,8 @@ from .fcos_head import FCOSHead
 from .gfl_head import GFLHead
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
+from .vfnet_head import VFNetHead
 from .yolo_head import YOLOV3Head
 
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
-           'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head']
+           'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead']

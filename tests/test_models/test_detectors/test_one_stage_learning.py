@@ -1,0 +1,45 @@
+"""Learning tests of the one-stage families: each tiny detector (one_stage_learning.py)
+overfits two synthetic images on CPU and then finds every object with IoU >= 0.7."""
+import numpy as np
+import pytest
+
+from .one_stage_learning import assert_finds_every_object, overfit, tiny_detector
+
+GN = dict(type='GN', num_groups=8, requires_grad=True)
+ATSS_TRAIN = dict(assigner=dict(type='ATSSAssigner', topk=9), allowed_border=-1, pos_weight=-1)
+ONE_ANCHOR = dict(type='AnchorGenerator', ratios=[1.0], octave_base_scale=8,
+                  scales_per_octave=1, strides=[8, 16, 32, 64, 128])
+
+# family -> (detector type, head config, train_cfg, iterations, min score)
+FAMILIES = dict(
+    fcos=('FCOS', dict(type='FCOSHead', stacked_convs=1, strides=[8, 16, 32, 64, 128],
+                       norm_cfg=GN, norm_on_bbox=True, centerness_on_reg=True,
+                       center_sampling=True, loss_bbox=dict(type='GIoULoss', loss_weight=1.0)),
+          None, 50, 0.3),
+    atss=('ATSS', dict(type='ATSSHead', stacked_convs=1, norm_cfg=GN,
+                       anchor_generator=ONE_ANCHOR,
+                       bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
+                                       target_stds=[0.1, 0.1, 0.2, 0.2]),
+                       loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                     loss_weight=1.0),
+                       loss_bbox=dict(type='GIoULoss', loss_weight=2.0)),
+          ATSS_TRAIN, 50, 0.3),
+    gfl=('GFL', dict(type='GFLHead', stacked_convs=1, norm_cfg=GN, anchor_generator=ONE_ANCHOR,
+                     reg_max=8,
+                     loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, beta=2.0,
+                                   loss_weight=1.0),
+                     loss_bbox=dict(type='GIoULoss', loss_weight=2.0)),
+         ATSS_TRAIN, 50, 0.3),
+    vfnet=('VFNet', dict(type='VFNetHead', stacked_convs=1, norm_cfg=GN,
+                         strides=[8, 16, 32, 64, 128]),
+           ATSS_TRAIN, 50, 0.3),
+)
+
+
+@pytest.mark.parametrize('family', list(FAMILIES))
+def test_overfits_two_synthetic_images(family, one_thread):
+    detector, head, train_cfg, iters, min_score = FAMILIES[family]
+    history, results = overfit(tiny_detector(detector, head, train_cfg), iters)
+    final = float(np.mean(history[-5:]))
+    assert final <= 0.5 * history[0], (history[0], final)
+    assert_finds_every_object(results, min_score=min_score)
