@@ -4,8 +4,11 @@ import torch
 from mmdet_lite.models.necks import FPG
 
 
-def test_fpg_defaults_shapes_and_skips(one_thread):
+def test_fpg_shapes_skips_and_identity_skip(one_thread):
+    # 2.x's default across_down_trans (an unpadded 3x3 conv) cannot fit levels; configs give
+    # an interpolation conv; the default skip transition is the identity
     neck = FPG([4, 8], 6, num_outs=3, stack_times=2, paths=['bu', 'bu'],
+               across_down_trans=dict(type='interpolation_conv', kernel_size=3),
                skip_inds=[(0,), (), ()])
     neck.init_weights()
     assert len(neck.fpn_transitions[0][0]) == 0  # skipped: no transitions
