@@ -8,7 +8,7 @@ from mmengine.config import Config
 
 from ..checkpoint import ATOMIC_BACKEND
 from .runtime_keys import plain_copy, reject_extra_keys
-from .schedules import is_epoch_based, lr_hook
+from .schedules import is_epoch_based, lr_hook, momentum_hook
 
 # 2.x logger hooks → the mmengine visualizer backend that replaces them (None: the text log)
 LOGGER_HOOKS = {'TextLoggerHook': None, 'TensorboardLoggerHook': 'TensorboardVisBackend',
@@ -67,11 +67,12 @@ def visualizer(cfg: Config) -> dict:
 
 
 def custom_hooks(cfg: Config, val_loss_loader: Optional[dict], val_every: int) -> List[dict]:
-    """``custom_hooks``, then the LR hook of ``lr_config`` and the ('val', N) ValLossHook."""
+    """``custom_hooks``, then the hooks of ``lr_config`` and ``momentum_config`` and the
+    ('val', N) ValLossHook."""
     hooks: List[Any] = [plain_copy(h) for h in cfg.get('custom_hooks') or []]
-    lr = lr_hook(cfg)
-    if lr is not None:
-        hooks.append(lr)
+    for schedule in (lr_hook(cfg), momentum_hook(cfg)):
+        if schedule is not None:
+            hooks.append(schedule)
     if val_loss_loader is not None:
         hooks.append(dict(type='ValLossHook', dataloader=val_loss_loader, interval=val_every))
     return hooks

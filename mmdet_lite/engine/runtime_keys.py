@@ -8,8 +8,9 @@ config and to name the keys it does not know.
 """
 import copy
 import difflib
+import inspect
 import warnings
-from typing import Any, Iterable
+from typing import Any, FrozenSet, Iterable, Optional
 
 from mmengine.config import Config, ConfigDict
 
@@ -26,7 +27,7 @@ HELPER_KEYS = frozenset({
     'dataset_type', 'data_root', 'img_norm_cfg', 'train_pipeline', 'test_pipeline',
     'val_pipeline', 'classes', 'file_client_args', 'backend_args', 'img_scale', 'norm_cfg',
     'pretrained', 'num_classes', 'albu_train_transforms', 'image_size', 'max_epochs',
-    'num_stages', 'metainfo'})
+    'num_stages', 'metainfo', 'checkpoint_file'})
 MMENGINE_STYLE_KEYS = frozenset({
     'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg', 'val_cfg',
     'optim_wrapper', 'param_scheduler', 'default_hooks', 'val_evaluator', 'test_evaluator',
@@ -79,3 +80,27 @@ def reject_extra_keys(section: str, given: dict, allowed: Iterable[str]) -> None
     extra = sorted(set(given) - set(allowed))
     if extra:
         raise KeyError(f'{section}: unknown key(s) {extra}; allowed keys are {sorted(allowed)}')
+
+
+def init_arguments(cls: type) -> Optional[FrozenSet[str]]:
+    """The keyword arguments ``cls(...)`` accepts: its ``__init__``'s named parameters and,
+    while an ``__init__`` passes ``**kwargs`` on, those of its base classes' ``__init__``s.
+
+    None when the chain ends in ``**kwargs`` that no base class takes (e.g. mmengine's
+    ``EMAHook`` forwards them to its averaged model): any key may be right then.
+    """
+    names = set()
+    open_kwargs = False
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        if klass is object:
+            break
+        params = inspect.signature(init).parameters.values()
+        names.update(p.name for p in params if p.name != 'self' and p.kind in (
+            p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        open_kwargs = any(p.kind == p.VAR_KEYWORD for p in params)
+        if not open_kwargs:
+            break
+    return None if open_kwargs else frozenset(names)

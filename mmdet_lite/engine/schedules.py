@@ -3,8 +3,10 @@ LR schedule and ``auto_scale_lr``.
 
 ``runner`` / ``total_epochs`` → ``train_cfg`` (epoch- or iteration-based loop); ``workflow`` →
 how often the ('val', N) phase runs; ``optimizer`` / ``optimizer_config`` / ``fp16`` →
-``optim_wrapper`` (gradient clipping, accumulation, AMP); ``lr_config`` → our mmcv-1.x style
-``LrUpdaterHook``; ``momentum_config`` is refused.
+``optim_wrapper`` (gradient clipping, accumulation, AMP; ``constructor`` and ``paramwise_cfg``
+go to mmengine's optimizer-wrapper constructor); ``lr_config`` / ``momentum_config`` → the
+mmcv-1.x policy hooks of ``lr_updater_hook`` / ``momentum_updater_hook`` (mmcv 1.x's rule:
+``policy='step'`` → ``StepLrUpdaterHook``).
 """
 import warnings
 from typing import Any, Dict, Optional
@@ -12,10 +14,10 @@ from typing import Any, Dict, Optional
 import torch
 from mmengine.config import Config
 
-from .runtime_keys import plain_copy, reject_extra_keys
-
-LR_KEYS = ('policy', 'by_epoch', 'warmup', 'warmup_iters', 'warmup_ratio', 'warmup_by_epoch',
-           'step', 'gamma', 'min_lr', 'min_lr_ratio', 'power')
+from ..registry import HOOKS
+from .lr_updater_hook import LR_POLICIES
+from .momentum_updater_hook import MOMENTUM_POLICIES
+from .runtime_keys import init_arguments, plain_copy, reject_extra_keys
 
 
 def train_loop(cfg: Config, val_interval: int, val_begin: int) -> dict:
@@ -104,17 +106,46 @@ def optim_wrapper(cfg: Config) -> dict:
     return wrapper
 
 
+def policy_hook(section: str, config: dict, suffix: str,
+                builtin: Dict[str, type]) -> dict:
+    """The hook config of ``lr_config`` / ``momentum_config``: mmcv 1.x's rule turns
+    ``policy='X'`` into the hook type ``X<suffix>`` (an all-lowercase policy is title-cased:
+    'step' → 'Step'); a built-in policy also matches case-insensitively ('yolox' → 'YOLOX').
+    Keys the hook does not take are an error naming them."""
+    config = plain_copy(config)
+    policy = config.pop('policy', None)
+    if not isinstance(policy, str):
+        raise KeyError(f"{section} needs policy='<name>' (one of {sorted(builtin)}), got "
+                       f'policy={policy!r}')
+    hook_type = (policy.title() if policy == policy.lower() else policy) + suffix
+    cls = HOOKS.get(hook_type)
+    if cls is None:
+        same = [name for name in builtin if name.lower() == policy.lower()]
+        if not same:
+            raise ValueError(f'{section}.policy={policy!r} is not supported (no hook '
+                             f'{hook_type!r}); use one of {sorted(builtin)} or register a '
+                             f'{suffix} subclass named <Policy>{suffix}')
+        cls = builtin[same[0]]
+        hook_type = cls.__name__
+    allowed = init_arguments(cls)
+    if allowed is not None:
+        reject_extra_keys(f'{section} (policy={policy!r})', config, allowed)
+    return dict(type=hook_type, **config)
+
+
 def lr_hook(cfg: Config) -> Optional[dict]:
-    """The ``LrUpdaterHook`` config of ``lr_config``, or None without one."""
-    if cfg.get('momentum_config') is not None:
-        raise ValueError('momentum_config is not supported by mmdet_lite; remove it (or set '
-                         'it to None)')
-    lr_config = cfg.get('lr_config')
-    if lr_config is None:
+    """The ``<Policy>LrUpdaterHook`` config of ``lr_config``, or None without one."""
+    if cfg.get('lr_config') is None:
         return None
-    lr_config = plain_copy(lr_config)
-    reject_extra_keys('lr_config', lr_config, LR_KEYS)
-    return dict(type='LrUpdaterHook', **lr_config)
+    return policy_hook('lr_config', cfg.lr_config, 'LrUpdaterHook', LR_POLICIES)
+
+
+def momentum_hook(cfg: Config) -> Optional[dict]:
+    """The ``<Policy>MomentumUpdaterHook`` config of ``momentum_config``, or None."""
+    if cfg.get('momentum_config') is None:
+        return None
+    return policy_hook('momentum_config', cfg.momentum_config, 'MomentumUpdaterHook',
+                       MOMENTUM_POLICIES)
 
 
 def scale_lr(cfg: Config, optim: dict, world_size: int) -> None:

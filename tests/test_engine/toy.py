@@ -117,16 +117,20 @@ class RankRecorderHook(Hook):
 
 @HOOKS.register_module(force=True)
 class LrRecorderHook(Hook):
-    """Records the lr of the first param group at every iteration (after the lr hooks)."""
+    """Records the lr and momentum of the first param group at every iteration (after the
+    lr/momentum hooks)."""
 
     priority = 'LOWEST'
 
     def __init__(self):
         self.lrs: List[float] = []
+        self.momenta: List[float] = []
         self.logged: List[float] = []
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        self.lrs.append(runner.optim_wrapper.optimizer.param_groups[0]['lr'])
+        group = runner.optim_wrapper.optimizer.param_groups[0]
+        self.lrs.append(group['lr'])
+        self.momenta.append(group.get('momentum'))
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         self.logged.append(runner.message_hub.get_scalar('train/lr').current())
