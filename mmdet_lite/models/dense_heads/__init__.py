@@ -7,8 +7,10 @@ from .fcos_head import FCOSHead
 from .gfl_head import GFLHead
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
+from .tood_head import TOODHead
 from .vfnet_head import VFNetHead
 from .yolo_head import YOLOV3Head
 
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
-           'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead']
+           'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
+           'TOODHead']

@@ -8,12 +8,13 @@ from .mask_rcnn import MaskRCNN
 from .retinanet import RetinaNet
 from .rpn import RPN
 from .single_stage import SingleStageDetector
+from .tood import TOOD
 from .two_stage import TwoStageDetector
 from .vfnet import VFNet
 from .yolo import YOLOV3
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
-           'YOLOV3', 'VFNet']
+           'YOLOV3', 'VFNet', 'TOOD']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

@@ -33,6 +33,16 @@ FAMILIES = dict(
     vfnet=('VFNet', dict(type='VFNetHead', stacked_convs=1, norm_cfg=GN,
                          strides=[8, 16, 32, 64, 128]),
            ATSS_TRAIN, 50, 0.3),
+    # initial_epoch=0: straight to task-aligned assignment (the warm-up's ATSS is ATSS's).
+    tood=('TOOD', dict(type='TOODHead', stacked_convs=2, norm_cfg=GN, anchor_generator=ONE_ANCHOR,
+                       bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
+                                       target_stds=[0.1, 0.1, 0.2, 0.2]),
+                       loss_cls=dict(type='QualityFocalLoss', use_sigmoid=True, activated=True,
+                                     beta=2.0, loss_weight=1.0),
+                       loss_bbox=dict(type='GIoULoss', loss_weight=2.0)),
+          dict(initial_epoch=0, initial_assigner=dict(type='ATSSAssigner', topk=9),
+               assigner=dict(type='TaskAlignedAssigner', topk=13), alpha=1, beta=6,
+               allowed_border=-1, pos_weight=-1), 50, 0.3),
 )
 
 

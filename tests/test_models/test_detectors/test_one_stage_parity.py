@@ -12,7 +12,7 @@ from mmdet_lite.models import build_detector
 
 from .. import mmdet2_detector_parity as P
 
-CASES = ['fcos', 'fcos_imprv', 'atss', 'gfl', 'vfnet']
+CASES = ['fcos', 'fcos_imprv', 'atss', 'gfl', 'vfnet', 'tood', 'tood_anchor_based']
 
 
 @pytest.mark.parametrize('case', CASES)
