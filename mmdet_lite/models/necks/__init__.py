@@ -2,6 +2,7 @@ from .bfp import BFP
 from .channel_mapper import ChannelMapper
 from .ct_resnet_neck import CTResNetNeck
 from .dilated_encoder import DilatedEncoder
+from .dyhead import DyHead
 from .fpg import FPG
 from .fpn import FPN
 from .hrfpn import HRFPN
@@ -10,4 +11,4 @@ from .yolo_neck import YOLOV3Neck
 from .yolox_pafpn import YOLOXPAFPN
 
 __all__ = ['FPN', 'HRFPN', 'YOLOXPAFPN', 'YOLOV3Neck', 'PAFPN', 'ChannelMapper', 'BFP',
-           'CTResNetNeck', 'DilatedEncoder', 'FPG']
+           'CTResNetNeck', 'DilatedEncoder', 'FPG', 'DyHead']
