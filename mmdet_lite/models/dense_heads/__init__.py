@@ -5,6 +5,7 @@ from .base_dense_head import BaseDenseHead
 from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
 from .gfl_head import GFLHead
+from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
 from .tood_head import TOODHead
@@ -13,4 +14,4 @@ from .yolo_head import YOLOV3Head
 
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
-           'TOODHead']
+           'TOODHead', 'RepPointsHead']

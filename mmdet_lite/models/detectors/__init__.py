@@ -5,6 +5,7 @@ from .faster_rcnn import FasterRCNN
 from .fcos import FCOS
 from .gfl import GFL
 from .mask_rcnn import MaskRCNN
+from .reppoints_detector import RepPointsDetector
 from .retinanet import RetinaNet
 from .rpn import RPN
 from .single_stage import SingleStageDetector
@@ -14,7 +15,7 @@ from .vfnet import VFNet
 from .yolo import YOLOV3
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
-           'YOLOV3', 'VFNet', 'TOOD']
+           'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

@@ -43,6 +43,15 @@ FAMILIES = dict(
           dict(initial_epoch=0, initial_assigner=dict(type='ATSSAssigner', topk=9),
                assigner=dict(type='TaskAlignedAssigner', topk=13), alpha=1, beta=6,
                allowed_border=-1, pos_weight=-1), 50, 0.3),
+    reppoints=('RepPointsDetector',
+               dict(type='RepPointsHead', stacked_convs=1, point_feat_channels=32, norm_cfg=GN,
+                    loss_bbox_init=dict(type='SmoothL1Loss', beta=0.11, loss_weight=0.5),
+                    loss_bbox_refine=dict(type='SmoothL1Loss', beta=0.11, loss_weight=1.0)),
+               dict(init=dict(assigner=dict(type='PointAssigner', scale=4, pos_num=1),
+                              allowed_border=-1, pos_weight=-1),
+                    refine=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5,
+                                              neg_iou_thr=0.4, min_pos_iou=0, ignore_iof_thr=-1),
+                                allowed_border=-1, pos_weight=-1)), 50, 0.3),
 )
 
 

@@ -12,7 +12,8 @@ from mmdet_lite.models import build_detector
 
 from .. import mmdet2_detector_parity as P
 
-CASES = ['fcos', 'fcos_imprv', 'atss', 'gfl', 'vfnet', 'tood', 'tood_anchor_based']
+CASES = ['fcos', 'fcos_imprv', 'atss', 'gfl', 'vfnet', 'tood', 'tood_anchor_based',
+         'reppoints', 'reppoints_grid', 'reppoints_partial_minmax']
 
 
 @pytest.mark.parametrize('case', CASES)
