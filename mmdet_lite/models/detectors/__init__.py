@@ -4,6 +4,7 @@ from .cascade_rcnn import CascadeRCNN
 from .faster_rcnn import FasterRCNN
 from .fcos import FCOS
 from .gfl import GFL
+from .htc import HybridTaskCascade
 from .mask_rcnn import MaskRCNN
 from .reppoints_detector import RepPointsDetector
 from .retinanet import RetinaNet
@@ -20,3 +21,4 @@ __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10
 __all__ += ['CascadeRCNN']
+__all__ += ['HybridTaskCascade']

@@ -67,7 +67,8 @@ class TwoStageDetector(BaseDetector):
     def forward_train(self, img: Tensor, img_metas: List[dict], gt_bboxes: List[Tensor],
                       gt_labels: List[Tensor], gt_bboxes_ignore: Optional[List[Tensor]] = None,
                       gt_masks: Optional[list] = None,
-                      proposals: Optional[List[Tensor]] = None) -> Dict[str, Tensor]:
+                      proposals: Optional[List[Tensor]] = None,
+                      **kwargs) -> Dict[str, Tensor]:
         """Losses: the RPN's (``loss_rpn_cls``, ``loss_rpn_bbox``) and the RoI head's.
 
         Args:
@@ -77,6 +78,8 @@ class TwoStageDetector(BaseDetector):
             gt_bboxes_ignore: per image, (I_i, 4) boxes to ignore, or None.
             gt_masks: per image, ``BitmapMasks``/``PolygonMasks`` (Mask R-CNN).
             proposals: per image, (K_i, 4 or 5) pre-computed proposals when there is no RPN.
+            **kwargs: further annotations (HTC's ``gt_semantic_seg``), passed to both heads
+                as in 2.x.
         """
         super().forward_train(img, img_metas)
         if self.train_cfg is None:
@@ -89,7 +92,7 @@ class TwoStageDetector(BaseDetector):
                                               self.test_cfg.get('rpn') if self.test_cfg else None)
             rpn_losses, proposal_list = self.rpn_head.forward_train(
                 x, img_metas, gt_bboxes, gt_labels=None, gt_bboxes_ignore=gt_bboxes_ignore,
-                proposal_cfg=proposal_cfg)
+                proposal_cfg=proposal_cfg, **kwargs)
             losses.update(rpn_losses)
         else:
             if proposals is None:
@@ -98,7 +101,8 @@ class TwoStageDetector(BaseDetector):
                                  'LoadProposals pipeline step')
             proposal_list = proposals
         roi_losses = self.roi_head.forward_train(x, img_metas, proposal_list, gt_bboxes,
-                                                 gt_labels, gt_bboxes_ignore, gt_masks)
+                                                 gt_labels, gt_bboxes_ignore, gt_masks,
+                                                 **kwargs)
         losses.update(roi_losses)
         return losses
 

@@ -1,7 +1,8 @@
 from .base_roi_head import BaseRoIHead
 from .cascade_roi_head import CascadeRoIHead
+from .htc_roi_head import HybridTaskCascadeRoIHead
 from .bbox_heads import BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
-from .mask_heads import FCNMaskHead
+from .mask_heads import FCNMaskHead, FusedSemanticHead, HTCMaskHead
 from .roi_extractors import BaseRoIExtractor, SingleRoIExtractor
 from .standard_roi_head import StandardRoIHead
 from .test_mixins import BBoxTestMixin, MaskTestMixin
@@ -13,4 +14,4 @@ __all__ = [
 ]
 
 # the R-CNN family of issue 10
-__all__ += ['CascadeRoIHead']
+__all__ += ['CascadeRoIHead', 'HybridTaskCascadeRoIHead', 'HTCMaskHead', 'FusedSemanticHead']

@@ -205,10 +205,11 @@ class CascadeRoIHead(BaseRoIHead, BBoxTestMixin, MaskTestMixin):
 
     def _bbox_forward_train(self, stage: int, x: List[Tensor], sampling_results: list,
                             gt_bboxes: List[Tensor], gt_labels: List[Tensor],
-                            rcnn_train_cfg) -> dict:
-        """Stage ``stage``'s forward on the sampled RoIs, its targets and ``loss_bbox``."""
+                            rcnn_train_cfg, **context) -> dict:
+        """Stage ``stage``'s forward on the sampled RoIs, its targets and ``loss_bbox``
+        (``context``: further inputs of :meth:`_bbox_forward`, HTC's ``semantic_feat``)."""
         rois = bbox2roi([res.bboxes for res in sampling_results])
-        bbox_results = self._bbox_forward(stage, x, rois)
+        bbox_results = self._bbox_forward(stage, x, rois, **context)
         bbox_head = self.bbox_head[stage]
         bbox_targets = bbox_head.get_targets(sampling_results, gt_bboxes, gt_labels,
                                              rcnn_train_cfg)

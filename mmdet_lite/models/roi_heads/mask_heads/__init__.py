@@ -1,4 +1,7 @@
 from .fcn_mask_head import FCNMaskHead
+from .fused_semantic_head import FusedSemanticHead
+from .htc_mask_head import HTCMaskHead
 from .mask_paste import paste_masks_grid_sample, paste_masks_torchvision
 
 __all__ = ['FCNMaskHead', 'paste_masks_grid_sample', 'paste_masks_torchvision']
+__all__ += ['HTCMaskHead', 'FusedSemanticHead']

@@ -133,6 +133,11 @@ class FCNMaskHead(BaseModule):
         """x (P, in_channels, h, w) -> mask logits (P, C or 1, 2h, 2w)."""
         for conv in self.convs:
             x = conv(x)
+        return self.forward_logits(x)
+
+    def forward_logits(self, x: Tensor) -> Tensor:
+        """Features after the convs (P, conv_out_channels, h, w) -> upsampled logits
+        (P, C or 1, 2h, 2w)."""
         if self.upsample is not None:
             x = self.upsample(x)
             if self.upsample_method == 'deconv':
