@@ -1,7 +1,10 @@
 """Write ``reference.npz``: inputs and mmcv 1.7's / mmdetection 2.28's outputs of soft-NMS
 (``mmcv.ops.soft_nms``, ``batched_nms`` and ``multiclass_nms`` with ``type='soft_nms'``) and
 ``nms_match`` (read by tests/test_core/test_post_processing/test_soft_nms.py and
-test_nms_match.py).
+test_nms_match.py); and ``faster_rcnn_soft_nms_<method>.npz``: 2.28's ``simple_test`` of the tiny
+detector ``faster_rcnn_soft_nms.py`` (linear and gaussian soft-NMS in its RoI head; weights, input
+and fixture layout of tests/test_models/mmdet2_detector_parity.py; read by
+tests/test_models/test_detectors/test_soft_nms_parity.py).
 
 A development tool, not run by the tests: it needs mmdetection 2.28 in its own venv
 (``../shared/mmdet2_oracle/setup.sh``) and a C++ compiler. The oracle's shim has no soft-NMS
@@ -18,7 +21,9 @@ import warnings
 
 warnings.filterwarnings('ignore')
 ORACLE_SHIM = os.environ.get('MMDET2_SHIM', '/work/shared/mmdet2_oracle/mmdet2_shim')
+HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, ORACLE_SHIM)
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(HERE))))
 
 import mmcv_ops_shim  # noqa: E402
 
@@ -28,10 +33,14 @@ import mmcv  # noqa: E402
 import mmcv.ops  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from mmcv import Config  # noqa: E402
 from mmdet.core import multiclass_nms  # noqa: E402
+from mmdet.models import build_detector  # noqa: E402
 from torch.utils.cpp_extension import load_inline  # noqa: E402
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'reference.npz')
+from tests.test_models import mmdet2_detector_parity as P  # noqa: E402
+
+OUT = os.path.join(HERE, 'reference.npz')
 BUILD = os.environ.get('SOFT_NMS_BUILD', '/tmp/mmcv_softnms_kernel')
 
 
@@ -127,3 +136,17 @@ for name, scores_ in (('plain', s), ('ties', ties)):
 
 np.savez_compressed(OUT, **data)
 print(f'wrote {len(data)} arrays to {OUT} ({os.path.getsize(OUT) / 1024:.1f} KiB)')
+
+# --- a whole detector: Faster R-CNN whose RoI head runs soft-NMS ----------------------------
+for method in ('linear', 'gaussian'):
+    cfg = Config.fromfile(os.path.join(HERE, 'faster_rcnn_soft_nms.py'))
+    cfg.model.test_cfg.rcnn.nms.method = method
+    model = build_detector(cfg.model)
+    model.load_state_dict(P.fixture_weights(model), strict=True)
+    model.eval()
+    with torch.no_grad():
+        result = model.simple_test(P.seeded_image(), [P.img_meta()], rescale=True)[0]
+    out = os.path.join(HERE, f'faster_rcnn_soft_nms_{method}.npz')
+    np.savez_compressed(out, **P.fixture_arrays(model, result, None))
+    print(f'{method}: {sum(len(r) for r in result)} detections -> {out} '
+          f'({os.path.getsize(out) // 1024} KB)')
