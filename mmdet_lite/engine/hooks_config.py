@@ -1,18 +1,27 @@
 """The hook and logging keys of a 2.x config → mmengine: ``log_config`` and
 ``checkpoint_config`` → ``default_hooks`` and the visualizer's backends; ``custom_hooks`` plus
-the LR hook and the ('val', N) workflow's ``ValLossHook`` → ``custom_hooks``."""
+the LR/momentum hooks and the ('val', N) workflow's ``ValLossHook`` → ``custom_hooks``.
+
+A ``custom_hooks`` entry keeps its 2.x type and arguments (the 2.x hooks are registered under
+their names, docs/runtime_keys.md); arguments its hook does not take are an error naming them,
+and the EMA hooks' ``resume_from`` becomes the run's (:func:`ema_resume_from`)."""
 import warnings
 from typing import Any, List, Optional
 
 from mmengine.config import Config
 
 from ..checkpoint import ATOMIC_BACKEND
-from .runtime_keys import plain_copy, reject_extra_keys
+from ..registry import HOOKS
+from .runtime_keys import init_arguments, plain_copy, reject_extra_keys
 from .schedules import is_epoch_based, lr_hook, momentum_hook
 
 # 2.x logger hooks → the mmengine visualizer backend that replaces them (None: the text log)
+EMA_HOOKS = ('ExpMomentumEMAHook', 'LinearMomentumEMAHook')
 LOGGER_HOOKS = {'TextLoggerHook': None, 'TensorboardLoggerHook': 'TensorboardVisBackend',
-                'WandbLoggerHook': 'WandbVisBackend', 'MlflowLoggerHook': 'MLflowVisBackend'}
+                'WandbLoggerHook': 'WandbVisBackend', 'MlflowLoggerHook': 'MLflowVisBackend',
+                'MMDetWandbHook': 'WandbVisBackend'}
+# what mmdetection 2.x's MMDetWandbHook logs beyond the scalars of WandbLoggerHook
+WANDB_EXTRAS = ('log_checkpoint', 'log_checkpoint_metadata', 'num_eval_images', 'bbox_score_thr')
 
 
 def default_hooks(cfg: Config, save_best: Optional[dict]) -> dict:
@@ -61,6 +70,15 @@ def visualizer(cfg: Config) -> dict:
                 warnings.warn('log_config lists TensorboardLoggerHook but tensorboard is not '
                               'installed: pip install tensorboard; logging text/JSON only')
                 continue
+        if backend == 'WandbVisBackend':
+            extras = sorted(k for k in WANDB_EXTRAS if hook.get(k))
+            if extras:
+                warnings.warn(f"log_config: {hook['type']} {extras} are not supported: wandb "
+                              'gets the logged scalars only (no checkpoint artifacts or '
+                              'prediction tables)')
+            if hook.get('init_kwargs'):
+                backends.append(dict(type=backend, init_kwargs=plain_copy(hook['init_kwargs'])))
+                continue
         if backend is not None:
             backends.append(dict(type=backend))
     return dict(type='Visualizer', vis_backends=backends)
@@ -69,10 +87,34 @@ def visualizer(cfg: Config) -> dict:
 def custom_hooks(cfg: Config, val_loss_loader: Optional[dict], val_every: int) -> List[dict]:
     """``custom_hooks``, then the hooks of ``lr_config`` and ``momentum_config`` and the
     ('val', N) ValLossHook."""
-    hooks: List[Any] = [plain_copy(h) for h in cfg.get('custom_hooks') or []]
+    hooks: List[Any] = []
+    for i, hook in enumerate(cfg.get('custom_hooks') or []):
+        hook = plain_copy(hook)
+        if not isinstance(hook, dict) or 'type' not in hook:
+            raise KeyError(f'custom_hooks[{i}] must be a dict with a type, got {hook!r}')
+        if hook['type'] in EMA_HOOKS:
+            hook.pop('resume_from', None)
+        hook_cls = HOOKS.get(hook['type']) if isinstance(hook['type'], str) else None
+        allowed = init_arguments(hook_cls) if isinstance(hook_cls, type) else None
+        if allowed is not None:
+            reject_extra_keys(f"custom_hooks[{i}] (type={hook['type']!r})",
+                              {k: v for k, v in hook.items() if k not in ('type', 'priority')},
+                              allowed)
+        hooks.append(hook)
     for schedule in (lr_hook(cfg), momentum_hook(cfg)):
         if schedule is not None:
             hooks.append(schedule)
     if val_loss_loader is not None:
         hooks.append(dict(type='ValLossHook', dataloader=val_loss_loader, interval=val_every))
     return hooks
+
+
+def ema_resume_from(cfg: Config) -> Optional[str]:
+    """The ``resume_from`` of an EMA hook in ``custom_hooks`` (2.x resumed the run from there
+    once the EMA buffers existed), or None."""
+    found = [h.get('resume_from') for h in cfg.get('custom_hooks') or []
+             if isinstance(h, dict) and h.get('type') in EMA_HOOKS
+             and h.get('resume_from') is not None]
+    if len(set(found)) > 1:
+        raise ValueError(f'custom_hooks: the EMA hooks resume from different files {found}')
+    return found[0] if found else None

@@ -26,7 +26,7 @@ from mmengine.utils import import_modules_from_strings
 from ..models import build_detector
 from .dataloaders import build_datasets, build_test_dataloader, dataloader, val_loss_dataset_cfg
 from .evaluation_config import EVAL_HOOK_KEYS, dataset_evaluate_kwargs, evaluation
-from .hooks_config import custom_hooks, default_hooks, visualizer
+from .hooks_config import custom_hooks, default_hooks, ema_resume_from, visualizer
 from .runner import LiteRunner
 from .runtime_keys import check_runtime_keys, plain_copy
 from .schedules import is_epoch_based, optim_wrapper, scale_lr, train_loop, workflow_val_every
@@ -71,8 +71,15 @@ def runner_kwargs(cfg: Config, validate: bool = True, model: Any = None,
         # no padding samples across ranks: the average covers each val image once
         val_loss_loader['sampler']['round_up'] = False
     load_from, resume = cfg.get('load_from'), False
-    if cfg.get('resume_from') is not None:
-        load_from, resume = cfg.resume_from, True
+    resume_from = cfg.get('resume_from')
+    hook_resume_from = ema_resume_from(cfg)
+    if hook_resume_from is not None:
+        if resume_from is not None and resume_from != hook_resume_from:
+            raise ValueError(f'resume_from={resume_from!r} and the EMA hook\'s '
+                             f'resume_from={hook_resume_from!r} differ; keep one')
+        resume_from = hook_resume_from
+    if resume_from is not None:
+        load_from, resume = resume_from, True
     elif cfg.get('auto_resume', False):
         latest = find_latest_checkpoint(work_dir)
         if latest is not None:
