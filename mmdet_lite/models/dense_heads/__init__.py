@@ -4,6 +4,7 @@ from .atss_head import ATSSHead
 from .base_dense_head import BaseDenseHead
 from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
+from .fovea_head import FoveaHead
 from .gfl_head import GFLHead
 from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
@@ -14,4 +15,4 @@ from .yolo_head import YOLOV3Head
 
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
-           'TOODHead', 'RepPointsHead']
+           'TOODHead', 'RepPointsHead', 'FoveaHead']

@@ -3,6 +3,7 @@ from .base import BaseDetector
 from .cascade_rcnn import CascadeRCNN
 from .faster_rcnn import FasterRCNN
 from .fcos import FCOS
+from .fovea import FOVEA
 from .gfl import GFL
 from .htc import HybridTaskCascade
 from .mask_rcnn import MaskRCNN
@@ -16,7 +17,7 @@ from .vfnet import VFNet
 from .yolo import YOLOV3
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
-           'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector']
+           'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

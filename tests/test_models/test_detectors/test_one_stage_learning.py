@@ -52,6 +52,13 @@ FAMILIES = dict(
                     refine=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5,
                                               neg_iou_thr=0.4, min_pos_iou=0, ignore_iof_thr=-1),
                                 allowed_border=-1, pos_weight=-1)), 50, 0.3),
+    fovea=('FOVEA', dict(type='FoveaHead', stacked_convs=1, norm_cfg=GN,
+                         strides=[8, 16, 32, 64, 128], base_edge_list=[16, 32, 64, 128, 256],
+                         scale_ranges=((1, 64), (32, 128), (64, 256), (128, 512), (256, 2048)),
+                         loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=1.50,
+                                       alpha=0.4, loss_weight=1.0),
+                         loss_bbox=dict(type='SmoothL1Loss', beta=0.11, loss_weight=1.0)),
+           dict(), 50, 0.3),
 )
 
 
