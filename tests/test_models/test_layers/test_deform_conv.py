@@ -9,6 +9,9 @@ from mmdet_lite.models.layers import (DeformConv2d, DeformConv2dPack, ModulatedD
                                       modulated_deform_conv2d)
 
 
+# single intra-op thread: on a loaded 2-core box threads make these tiny ops much slower
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 def bilinear(img: Tensor, y: float, x: float) -> Tensor:
     """mmcv's sampling of one (C, H, W) map at (y, x): zero outside (-1, H) x (-1, W), and corners
     outside the map count as zero."""

@@ -13,6 +13,9 @@ from mmdet_lite.models.layers import (DropBlock, SAConv2d, SyncBatchNorm, build_
                                       build_norm_layer, build_plugin_layer)
 
 
+# single intra-op thread: on a loaded 2-core box threads make these tiny ops much slower
+pytestmark = pytest.mark.usefixtures('one_thread')
+
 def test_builders_resolve_2x_types_and_names():
     assert build_norm_layer(dict(type='BN'), 4, postfix=1)[0] == 'bn1'
     name, gn = build_norm_layer(dict(type='GN', num_groups=2), 4)
