@@ -79,19 +79,6 @@ def resolve_deform_groups(deform_groups: int, deformable_groups: Optional[int]) 
     return deformable_groups
 
 
-def rename_legacy_offset_keys(state_dict: dict, prefix: str,
-                              local_metadata: dict) -> None:
-    """Checkpoints saved before the layer's version 2 keep the offset conv beside the layer
-    (``layer2.0.conv2_offset.weight``); move those keys to ``conv2.conv_offset.*`` in place."""
-    version = local_metadata.get('version', None)
-    if version is not None and version >= 2:
-        return
-    for name in ('weight', 'bias'):
-        new, old = f'{prefix}conv_offset.{name}', f'{prefix[:-1]}_offset.{name}'
-        if new not in state_dict and old in state_dict:
-            state_dict[new] = state_dict.pop(old)
-
-
 class DeformConv2d(nn.Module):
     """Deformable conv v1 taking the offsets as input: ``forward(x, offset)``.
 
@@ -193,9 +180,3 @@ class DeformConv2dPack(DeformConv2d):
         offset = self.conv_offset(x)
         return deform_conv2d(x, offset, self.weight, self.stride, self.padding, self.dilation,
                              self.groups, self.deform_groups)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs):
-        rename_legacy_offset_keys(state_dict, prefix, local_metadata)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs)

@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from torch.nn.modules.utils import _pair
 from torchvision.ops import deform_conv2d as tv_deform_conv2d
 
-from .deform_conv import check_deform_inputs, rename_legacy_offset_keys, resolve_deform_groups
+from .deform_conv import check_deform_inputs, resolve_deform_groups
 
 _IntPair = Union[int, Tuple[int, int]]
 
@@ -138,9 +138,3 @@ class ModulatedDeformConv2dPack(ModulatedDeformConv2d):
         return modulated_deform_conv2d(x, offset, torch.sigmoid(mask), self.weight, self.bias,
                                        self.stride, self.padding, self.dilation, self.groups,
                                        self.deform_groups)
-
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs):
-        rename_legacy_offset_keys(state_dict, prefix, local_metadata)
-        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs)
