@@ -11,6 +11,7 @@ From mmcv-lite (pure Python, identical to mmcv 1.7's, registered by mmcv under t
 """
 from mmcv.cnn import ContextBlock, ConvAWS2d, ConvWS2d, GeneralizedAttention, NonLocal2d
 
+from .carafe import CARAFE, CARAFEPack, carafe
 from .conv import build_conv_layer
 from .deform_conv import DeformConv2d, DeformConv2dPack, deform_conv2d
 from .dropblock import DropBlock
@@ -22,10 +23,9 @@ from .saconv import SAConv2d
 from .scale import Scale
 from .sync_bn import SyncBatchNorm
 
-__all__ = [
-    'build_conv_layer', 'build_norm_layer', 'build_plugin_layer', 'DeformConv2d',
-    'DeformConv2dPack', 'deform_conv2d', 'ModulatedDeformConv2d', 'ModulatedDeformConv2dPack',
-    'modulated_deform_conv2d', 'SAConv2d', 'SyncBatchNorm', 'DropBlock', 'ConvWS2d', 'ConvAWS2d',
-    'ContextBlock', 'GeneralizedAttention', 'NonLocal2d'
-]
+__all__ = ['build_conv_layer', 'build_norm_layer', 'build_plugin_layer', 'DeformConv2d',
+           'DeformConv2dPack', 'deform_conv2d', 'ModulatedDeformConv2d',
+           'ModulatedDeformConv2dPack', 'modulated_deform_conv2d', 'SAConv2d', 'SyncBatchNorm',
+           'DropBlock', 'ConvWS2d', 'ConvAWS2d', 'ContextBlock', 'GeneralizedAttention',
+           'NonLocal2d', 'CARAFE', 'CARAFEPack', 'carafe']
 __all__ += ['Scale']

@@ -5,10 +5,11 @@ from .dilated_encoder import DilatedEncoder
 from .dyhead import DyHead
 from .fpg import FPG
 from .fpn import FPN
+from .fpn_carafe import FPN_CARAFE
 from .hrfpn import HRFPN
 from .pafpn import PAFPN
 from .yolo_neck import YOLOV3Neck
 from .yolox_pafpn import YOLOXPAFPN
 
 __all__ = ['FPN', 'HRFPN', 'YOLOXPAFPN', 'YOLOV3Neck', 'PAFPN', 'ChannelMapper', 'BFP',
-           'CTResNetNeck', 'DilatedEncoder', 'FPG', 'DyHead']
+           'CTResNetNeck', 'DilatedEncoder', 'FPG', 'DyHead', 'FPN_CARAFE']
