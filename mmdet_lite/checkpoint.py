@@ -292,7 +292,8 @@ def pretrained_init_cfg(init_cfg: Union[dict, List[dict], None]) -> Optional[dic
 
 
 def load_pretrained(module: nn.Module, checkpoint: str, prefix: Optional[str] = None,
-                    owner: Optional[str] = None, key_hint: str = '') -> None:
+                    owner: Optional[str] = None, key_hint: str = '',
+                    may_miss: Optional[Callable[[str], bool]] = None) -> None:
     """Load every key of ``module`` (a backbone) from ``checkpoint``: what ``init_weights``
     does for ``init_cfg=dict(type='Pretrained', checkpoint=..., prefix=...)``.
 
@@ -302,6 +303,8 @@ def load_pretrained(module: nn.Module, checkpoint: str, prefix: Optional[str] = 
     ``module`` that the file lacks, or a shape mismatch, raises naming the file and the keys.
     ``owner`` names the module in errors (default: its class name); ``key_hint`` describes the
     key names a right checkpoint has, e.g. ``' (torchvision names conv1/bn1/layer1.0.conv1...)'``.
+    ``may_miss(key)`` is true for keys of layers that such checkpoints never have (a backbone's
+    DCN offsets, plugins, ...): they may be absent and then keep their initialisation.
     """
     owner = owner or type(module).__name__
     path = resolve_checkpoint_path(checkpoint)
@@ -312,17 +315,18 @@ def load_pretrained(module: nn.Module, checkpoint: str, prefix: Optional[str] = 
         if not state_dict:
             raise KeyError(f'no key of {path!r} starts with prefix {prefix!r}')
     own = module.state_dict()
-    missing = [k for k in own if k not in state_dict]
+    missing = [k for k in own if k not in state_dict and not (may_miss and may_miss(k))]
     if missing:
         raise KeyError(f'{path!r} lacks {len(missing)} {owner} keys, e.g. {missing[:5]}; is it '
                        f'a {owner} checkpoint{key_hint}? For a detector checkpoint set init_cfg '
                        "prefix='backbone.'")
     wrong = [(k, tuple(state_dict[k].shape), tuple(v.shape)) for k, v in own.items()
-             if tuple(state_dict[k].shape) != tuple(v.shape)]
+             if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
     if wrong:
         raise ValueError(f'{path!r} has shapes that do not fit {owner} '
                          f'(key, checkpoint shape, model shape): {wrong[:5]}')
-    module.load_state_dict(OrderedDict((k, state_dict[k]) for k in own), strict=True)
+    present = OrderedDict((k, state_dict[k]) for k in own if k in state_dict)
+    module.load_state_dict(present, strict=len(present) == len(own))
 
 
 def checkpoint_classes(checkpoint: Dict) -> Optional[Tuple[str, ...]]:

@@ -49,6 +49,7 @@ class Bottleneck(_Bottleneck):
         if rfp_inplanes:
             self.rfp_conv = build_conv_layer(None, rfp_inplanes, planes * self.expansion, 1,
                                              stride=1, bias=True)
+            self.init_weights()
 
     def conv2_cfg(self) -> Optional[dict]:
         return self.sac if self.with_sac else super().conv2_cfg()

@@ -7,7 +7,7 @@ The torchvision ImageNet checkpoints use the same names, so they load without co
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch.utils.checkpoint as cp
-from mmcv.cnn import ContextBlock
+from mmcv.cnn import ContextBlock, ConvAWS2d
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -15,8 +15,11 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from ...checkpoint import load_pretrained, pretrained_init_cfg
 from ..builder import BACKBONES
 from ..layers.conv import build_conv_layer
+from ..layers.deform_conv import DeformConv2dPack
+from ..layers.modulated_deform_conv import ModulatedDeformConv2dPack
 from ..layers.norm import build_norm_layer
 from ..layers.plugin import build_plugin_layer
+from ..layers.saconv import SAConv2d
 from ..utils.res_layer import ResLayer
 
 
@@ -441,8 +444,32 @@ class ResNet(BaseModule):
         checkpoint has but ResNet lacks (torchvision's ``fc.*``) are ignored; a ResNet key the
         checkpoint lacks, or a shape mismatch, raises naming the file and the keys.
         """
+        added = tuple(self.added_layer_prefixes())
         load_pretrained(self, checkpoint, prefix=prefix, owner=f'ResNet-{self.depth}',
-                        key_hint=' (torchvision names conv1/bn1/layer1.0.conv1...)')
+                        key_hint=' (torchvision names conv1/bn1/layer1.0.conv1...)',
+                        may_miss=lambda key: key.startswith(added))
+
+    def added_layer_prefixes(self) -> List[str]:
+        """Key prefixes of the layers that ImageNet checkpoints lack (they keep their own
+        init when loading one, as mmcv's non-strict loading leaves them): DCN offset convs,
+        plugins, SAC's extra convs and AWS statistics, DetectoRS's ``rfp_conv``."""
+        prefixes = []
+        for name, m in self.named_modules():
+            if isinstance(m, (DeformConv2dPack, ModulatedDeformConv2dPack)):
+                prefixes.append(f'{name}.conv_offset.')
+            elif isinstance(m, Bottleneck):
+                for plugin in (m.after_conv1_plugin_names + m.after_conv2_plugin_names +
+                               m.after_conv3_plugin_names):
+                    prefixes.append(f'{name}.{plugin}.')
+                if getattr(m, 'rfp_inplanes', None):
+                    prefixes.append(f'{name}.rfp_conv.')
+            if isinstance(m, SAConv2d):
+                prefixes += [f'{name}.{extra}' for extra in (
+                    'switch.', 'weight_diff', 'pre_context.', 'post_context.', 'offset_s.',
+                    'offset_l.')]
+            if isinstance(m, ConvAWS2d):  # computed from the weights when absent
+                prefixes += [f'{name}.weight_gamma', f'{name}.weight_beta']
+        return prefixes
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
         """(N, in_channels, H, W) → one feature map per ``out_indices`` entry."""

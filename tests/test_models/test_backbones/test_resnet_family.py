@@ -220,3 +220,35 @@ def test_block_classes_keep_2x_names():
     block = Bottleneck(16, 4, dcn=DCN, plugins=[dict(GCB, stages=None)])
     assert [n for n, _ in block.named_children()][:6] == ['conv1', 'bn1', 'conv2', 'bn2',
                                                           'conv3', 'bn3']
+
+
+def test_imagenet_checkpoint_loads_into_dcn_plugin_sac_backbones(tmp_path):
+    """An ImageNet ResNet checkpoint lacks the added layers' keys: they keep their init (DCN
+    offsets zero, ContextBlock identity, SAC switch 1), AWS statistics are computed from the
+    loaded weights (as mmcv's ConvAWS2d), and a missing ResNet key still fails."""
+    plain = build_backbone(dict(type='ResNet', depth=50, base_channels=8))
+    plain.init_weights()
+    path = str(tmp_path / 'r50.pth')
+    torch.save(plain.state_dict(), path)
+    model = build_backbone(dict(type='ResNet', depth=50, base_channels=8, dcn=DCN,
+                                stage_with_dcn=(False, True, True, True), plugins=[GCB],
+                                init_cfg=dict(type='Pretrained', checkpoint=path)))
+    model.init_weights()
+    torch.testing.assert_close(model.layer2[0].conv2.weight, plain.layer2[0].conv2.weight)
+    assert not model.layer2[0].conv2.conv_offset.weight.any()
+    assert not model.layer2[0].context_block.channel_add_conv[-1].weight.any()
+    detectors = build_backbone(dict(type='DetectoRS_ResNet', depth=50, base_channels=8,
+                                    conv_cfg=dict(type='ConvAWS'),
+                                    sac=dict(type='SAC', use_deform=True),
+                                    stage_with_sac=(False, True, True, True), rfp_inplanes=8,
+                                    init_cfg=dict(type='Pretrained', checkpoint=path)))
+    detectors.init_weights()
+    sac, w = detectors.layer2[0].conv2, plain.layer2[0].conv2.weight.flatten(1)
+    torch.testing.assert_close(sac.weight_beta.flatten(), w.mean(1))
+    torch.testing.assert_close(sac.weight_gamma.flatten(), torch.sqrt(w.var(1) + 1e-5))
+    assert bool((sac.switch.bias == 1).all()) and not detectors.layer2[0].rfp_conv.weight.any()
+    state = plain.state_dict()
+    state.pop('layer1.0.conv1.weight')
+    torch.save(state, path)
+    with pytest.raises(KeyError, match='layer1.0.conv1.weight'):
+        model.load_pretrained(path)
