@@ -7,9 +7,11 @@ from .fpg import FPG
 from .fpn import FPN
 from .fpn_carafe import FPN_CARAFE
 from .hrfpn import HRFPN
+from .nas_fpn import NASFPN
+from .nasfcos_fpn import NASFCOS_FPN
 from .pafpn import PAFPN
 from .yolo_neck import YOLOV3Neck
 from .yolox_pafpn import YOLOXPAFPN
 
 __all__ = ['FPN', 'HRFPN', 'YOLOXPAFPN', 'YOLOV3Neck', 'PAFPN', 'ChannelMapper', 'BFP',
-           'CTResNetNeck', 'DilatedEncoder', 'FPG', 'DyHead', 'FPN_CARAFE']
+           'CTResNetNeck', 'DilatedEncoder', 'FPG', 'DyHead', 'FPN_CARAFE', 'NASFPN', 'NASFCOS_FPN']
