@@ -2,6 +2,7 @@
 from ..checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, checkpoint_classes,
                           load_checkpoint, load_checkpoint_safely, save_checkpoint_atomic)
 from .check_invalid_loss_hook import CheckInvalidLossHook
+from .checkpoint_validation import CheckpointMismatchError, DamagedCheckpointError
 from .dataset_metric import DatasetMetric
 from .ema_hook import (BaseEMAHook, ExpMomentumEMA, ExpMomentumEMAHook, LinearMomentumEMA,
                        LinearMomentumEMAHook)
@@ -21,6 +22,7 @@ from .momentum_updater_hook import (CosineAnnealingMomentumUpdaterHook,
 from .num_class_check_hook import NumClassCheckHook
 from .runner import LiteRunner, init_distributed
 from .runtime_config import build_runner, build_test_dataloader, runner_kwargs
+from .safe_checkpoint_hook import SafeCheckpointHook
 from .set_epoch_info_hook import SetEpochInfoHook
 from .sync_norm_hook import SyncNormHook
 from .sync_random_size_hook import SyncRandomSizeHook
@@ -42,5 +44,6 @@ __all__ = [
     'ValLossHook', 'EVAL_HOOK_KEYS', 'dataset_evaluate_kwargs', 'BaseEMAHook', 'ExpMomentumEMA',
     'LinearMomentumEMA', 'ExpMomentumEMAHook', 'LinearMomentumEMAHook', 'YOLOXModeSwitchHook',
     'SyncNormHook', 'SyncRandomSizeHook', 'CheckInvalidLossHook', 'MemoryProfilerHook',
-    'SetEpochInfoHook', 'LearningRateDecayOptimizerConstructor'
+    'SetEpochInfoHook', 'LearningRateDecayOptimizerConstructor', 'SafeCheckpointHook',
+    'DamagedCheckpointError', 'CheckpointMismatchError'
 ]

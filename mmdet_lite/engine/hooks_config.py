@@ -53,7 +53,7 @@ def default_hooks(cfg: Config, save_best: Optional[dict]) -> dict:
         ckpt.pop('create_symlink', None)  # latest.pth is always made
         ckpt.setdefault('by_epoch', is_epoch_based(cfg))
         ckpt.update(save_best or {})
-        hooks['checkpoint'] = dict(type='CheckpointHook', backend_args=dict(
+        hooks['checkpoint'] = dict(type='SafeCheckpointHook', backend_args=dict(
             backend=ATOMIC_BACKEND), **ckpt)
     return hooks
 

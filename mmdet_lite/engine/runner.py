@@ -1,6 +1,7 @@
 """mmengine's Runner with safe checkpoint loading, atomic saves and 2.x checkpoint meta."""
 import os
 import os.path as osp
+import re
 from typing import Callable, Dict, Optional, Union
 
 import torch
@@ -9,7 +10,10 @@ from mmengine.model import MMDistributedDataParallel, is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
-from ..checkpoint import ATOMIC_BACKEND, load_checkpoint_safely
+from ..checkpoint import ATOMIC_BACKEND, unwrap_state_dict
+from .checkpoint_validation import (CheckpointMismatchError, DamagedCheckpointError,
+                                    checkpoint_damage, newest_resumable, read_checkpoint,
+                                    resume_candidates, resume_problem, state_dict_mismatch)
 
 
 def dataset_classes(dataset) -> Optional[tuple]:
@@ -73,7 +77,11 @@ class LiteRunner(Runner):
                         map_location: Union[str, Callable] = 'cpu',
                         strict: bool = False,
                         revise_keys: list = [(r'^module\.', '')]) -> Dict:  # noqa: B006
-        checkpoint = load_checkpoint_safely(filename, map_location=map_location)
+        preloaded, self._preloaded = getattr(self, '_preloaded', None), None
+        if preloaded is not None and preloaded[0] == filename:
+            checkpoint = preloaded[1]
+        else:
+            checkpoint = read_checkpoint(filename, map_location=map_location)
         meta = checkpoint.get('meta')
         if isinstance(meta, dict) and 'config' in meta:
             # mmengine's resume() executes meta['config'] as Python (Config.fromstring): a
@@ -85,23 +93,95 @@ class LiteRunner(Runner):
             checkpoint = {'state_dict': checkpoint, 'meta': {}}
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         model = self.model.module if is_model_wrapper(self.model) else self.model
+        self._check_fits_model(model, checkpoint, filename, revise_keys)
         checkpoint = _load_checkpoint_to_model(model, checkpoint, strict, revise_keys=revise_keys)
         self._has_loaded = True
         self.logger.info(f'Load checkpoint from {filename}')
         return checkpoint
+
+    def _check_fits_model(self, model: torch.nn.Module, checkpoint: Dict, filename: str,
+                          revise_keys: list) -> None:
+        """Resume: the state dict must be this model's, key for key and shape for shape.
+        ``load_from``: as mmdetection 2.x / mmengine, missing, unexpected and shape-mismatched
+        keys are warned about and keep their initialisation (fine-tuning with another number
+        of classes), but a file that fills none of the model's tensors is an error."""
+        loaded = unwrap_state_dict(checkpoint, filename)
+        for pattern, replacement in revise_keys or []:
+            loaded = {re.sub(pattern, replacement, k): v for k, v in loaded.items()}
+        own = model.state_dict()
+        mismatch = state_dict_mismatch(own, loaded)
+        if not mismatch:
+            return
+        if getattr(self, '_resuming', False):
+            raise CheckpointMismatchError(
+                f'cannot resume from {filename!r}: it is a checkpoint of another model or '
+                f'config: {mismatch.describe()}. Resume with the config that wrote it, or start '
+                'from its weights with load_from (which loads the tensors that fit)')
+        if mismatch.loaded(own) == 0:
+            raise CheckpointMismatchError(
+                f'load_from={filename!r} fills none of the model\'s {len(own)} tensors: '
+                f'{mismatch.describe()}. Is it a checkpoint of another model (or a backbone-only '
+                "file, which belongs in the backbone's init_cfg=dict(type='Pretrained', ...))?")
+        self.logger.warning(
+            f'load_from={filename!r}: {mismatch.loaded(own)} of the model\'s {len(own)} tensors '
+            f'loaded; the rest keep their initialisation (as mmdetection 2.x): '
+            f'{mismatch.describe()}')
+
+    def load_or_resume(self) -> None:
+        """mmengine's, with auto-resume (``resume=True``, ``load_from=None``) taking the newest
+        checkpoint of ``work_dir`` that reads and resumes: newer damaged ones are named with
+        the reason and skipped. With none, the config's ``load_from`` applies (2.x)."""
+        if self._has_loaded or not (self._resume and self._load_from is None):
+            return super().load_or_resume()
+        found = newest_resumable(self.work_dir)
+        for path, reason in found.skipped:
+            self.logger.warning(f'auto-resume: skipping {reason}')
+        if found.path is None:
+            self._resume = False
+            load_from = self.cfg.get('load_from') if self.cfg is not None else None
+            log = self.logger.warning if found.skipped else self.logger.info
+            log(f'auto-resume: no usable checkpoint in {self.work_dir}; '
+                + (f'loading load_from={load_from!r}' if load_from else 'training from the start'))
+            if load_from:
+                self._load_from = load_from
+                self.load_checkpoint(load_from)
+                self._has_loaded = True
+            return None
+        if found.skipped:
+            self.logger.warning(f'auto-resume: resuming from {found.path!r}, the newest '
+                                'readable checkpoint')
+        else:
+            self.logger.info(f'auto-resume: resuming from {found.path!r}')
+        self._preloaded = (found.path, found.checkpoint)
+        self.resume(found.path)
+        self._has_loaded = True
+        return None
 
     def resume(self, filename: str, resume_optimizer: bool = True,
                resume_param_scheduler: bool = True,
                map_location: Union[str, Callable] = 'default') -> None:
         if not osp.isfile(filename):
             raise FileNotFoundError(f'resume_from={filename!r}: no such checkpoint file')
+        preloaded = getattr(self, '_preloaded', None)
+        if preloaded is None or preloaded[0] != filename:
+            try:
+                checkpoint = read_checkpoint(filename)
+            except DamagedCheckpointError as err:
+                raise DamagedCheckpointError(f'resume_from: {err}. {_resume_fix(filename)}'
+                                             ) from None
+            problem = resume_problem(checkpoint)
+            if problem is not None:
+                raise DamagedCheckpointError(
+                    f'cannot resume from {filename!r}: it {problem}; use load_from to start '
+                    'from its weights')
+            self._preloaded = (filename, checkpoint)
+        self._resuming = True
         try:
             super().resume(filename, resume_optimizer=resume_optimizer,
                            resume_param_scheduler=resume_param_scheduler,
                            map_location=map_location)
-        except KeyError as err:
-            raise KeyError(f'cannot resume from {filename!r}: its meta has no {err} (a '
-                           'weights-only checkpoint?); use load_from to start from it') from err
+        finally:
+            self._resuming, self._preloaded = False, None
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str,
@@ -121,8 +201,27 @@ class LiteRunner(Runner):
                                 save_optimizer=save_optimizer,
                                 save_param_scheduler=save_param_scheduler, meta=meta,
                                 by_epoch=by_epoch, backend_args=backend_args)
+        path = osp.join(out_dir, filename)
+        damage = checkpoint_damage(path) if osp.isfile(path) else None
+        if damage is not None:  # nothing points at it, and max_keep_ckpts deletes nothing
+            raise DamagedCheckpointError(
+                f'the checkpoint just written, {path!r}, {damage}; check the disk (space, '
+                'errors). The previous checkpoints are kept')
         if osp.isdir(out_dir) and filename.endswith('.pth') and not filename.startswith('best'):
             _point_latest(out_dir, filename)
+
+
+def _resume_fix(filename: str) -> str:
+    """What to do when ``resume_from=filename`` is damaged: the newest readable checkpoint
+    next to it, or the other ways to start."""
+    work_dir = osp.dirname(osp.abspath(filename))
+    for candidate in resume_candidates(work_dir):
+        if osp.abspath(candidate) != osp.abspath(filename) and checkpoint_damage(
+                candidate) is None:
+            return (f'Resume from another checkpoint (the newest intact one next to it is '
+                    f'{candidate!r}), or use --auto-resume, which skips damaged files')
+    return ('No intact checkpoint is next to it: restore the file from a copy, or start '
+            'again without resume_from')
 
 
 def _point_latest(out_dir: str, filename: str) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Dict
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-from mmengine.runner import find_latest_checkpoint, set_random_seed
+from mmengine.runner import set_random_seed
 from mmengine.utils import import_modules_from_strings
 
 from ..models import build_detector
@@ -81,9 +81,8 @@ def runner_kwargs(cfg: Config, validate: bool = True, model: Any = None,
     if resume_from is not None:
         load_from, resume = resume_from, True
     elif cfg.get('auto_resume', False):
-        latest = find_latest_checkpoint(work_dir)
-        if latest is not None:
-            load_from, resume = latest, True
+        # LiteRunner.load_or_resume picks the newest intact checkpoint, else load_from
+        load_from, resume = None, True
     dist_cfg = plain_copy(cfg.get('dist_params') or dict(backend='nccl'))
     if dist_cfg.get('backend', 'nccl') == 'nccl' and not torch.cuda.is_available():
         dist_cfg['backend'] = 'gloo'
