@@ -6,6 +6,7 @@ from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
 from .fovea_head import FoveaHead
 from .gfl_head import GFLHead
+from .paa_head import PAAHead
 from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
 from .rpn_head import RPNHead
@@ -15,4 +16,4 @@ from .yolo_head import YOLOV3Head
 
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
-           'TOODHead', 'RepPointsHead', 'FoveaHead']
+           'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead']

@@ -7,6 +7,7 @@ from .fovea import FOVEA
 from .gfl import GFL
 from .htc import HybridTaskCascade
 from .mask_rcnn import MaskRCNN
+from .paa import PAA
 from .reppoints_detector import RepPointsDetector
 from .retinanet import RetinaNet
 from .rpn import RPN
@@ -17,7 +18,7 @@ from .vfnet import VFNet
 from .yolo import YOLOV3
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
-           'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA']
+           'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA', 'PAA']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

@@ -59,6 +59,18 @@ FAMILIES = dict(
                                        alpha=0.4, loss_weight=1.0),
                          loss_bbox=dict(type='SmoothL1Loss', beta=0.11, loss_weight=1.0)),
            dict(), 50, 0.3),
+    paa=('PAA', dict(type='PAAHead', stacked_convs=1, norm_cfg=GN, anchor_generator=ONE_ANCHOR,
+                     reg_decoded_bbox=True,
+                     bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
+                                     target_stds=[0.1, 0.1, 0.2, 0.2]),
+                     loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                   loss_weight=1.0),
+                     loss_bbox=dict(type='GIoULoss', loss_weight=1.3),
+                     loss_centerness=dict(type='CrossEntropyLoss', use_sigmoid=True,
+                                          loss_weight=0.5)),
+         dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.1, neg_iou_thr=0.1,
+                            min_pos_iou=0, ignore_iof_thr=-1),
+              allowed_border=-1, pos_weight=-1), 50, 0.3),
 )
 
 
