@@ -28,14 +28,19 @@ def dataset_evaluate_kwargs(evaluation: Optional[Mapping[str, Any]]) -> Dict[str
 
 
 def evaluation(cfg: Config, validate: bool, val_dataset: Any) -> Dict[str, Any]:
-    """``val_cfg``/``val_dataloader``/``val_evaluator`` and the CheckpointHook's save_best."""
+    """``val_cfg``/``val_dataloader``/``val_evaluator``, the CheckpointHook's save_best and the
+    train loop's ``val_interval``/``val_begin``/``dynamic_intervals``."""
     out: Dict[str, Any] = dict(val_interval=1, val_begin=1, save_best=None, val_cfg=None,
-                               val_dataloader=None, val_evaluator=None)
+                               val_dataloader=None, val_evaluator=None, dynamic_intervals=None)
     if not validate or cfg.get('evaluation') is None:
         return out
     eval_cfg = plain_copy(cfg.evaluation)
     out['val_interval'] = eval_cfg.get('interval', 1)
     out['val_begin'] = eval_cfg.get('start') or 1
+    if eval_cfg.get('dynamic_intervals') is not None:
+        # [(milestone, interval), ...]: from epoch/iteration `milestone` on, every `interval`
+        # (mmengine's train loops decide the interval exactly as 2.x's EvalHook did)
+        out['dynamic_intervals'] = [tuple(d) for d in eval_cfg['dynamic_intervals']]
     if eval_cfg.get('save_best') is not None:
         out['save_best'] = dict(save_best=eval_cfg['save_best'],
                                 rule=eval_cfg.get('rule') or 'greater')

@@ -528,8 +528,13 @@ class YOLOXLrUpdaterHook(CosineAnnealingLrUpdaterHook):
         target = self.target_lr(base_lr)
         if progress >= max_progress - last_iter:
             return target
-        return annealing_cos(base_lr, target, (progress - self.warmup_iters)
-                             / (max_progress - self.warmup_iters - last_iter))
+        cosine_len = max_progress - self.warmup_iters - last_iter
+        if cosine_len <= 0:
+            raise ValueError(f"lr_config (policy='YOLOX'): the warmup ({self.warmup_iters} "
+                             f'iterations) and num_last_epochs={self.num_last_epochs} '
+                             f'({last_iter} iterations) leave none of the {max_progress} '
+                             'iterations for the cosine part; shorten them')
+        return annealing_cos(base_lr, target, (progress - self.warmup_iters) / cosine_len)
 
 
 LR_POLICIES: Dict[str, type] = {

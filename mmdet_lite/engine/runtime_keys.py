@@ -66,9 +66,13 @@ def check_runtime_keys(cfg: Config) -> None:
 
 
 def plain_copy(obj: Any) -> Any:
-    """Deep copy with ``ConfigDict`` turned into ``dict`` (we never mutate the caller's cfg)."""
+    """Deep copy with ``ConfigDict`` turned into ``dict`` (we never mutate the caller's cfg).
+
+    ``_delete_`` markers are dropped: a config file's merge instruction, left in place when
+    there was nothing to replace, is never an argument.
+    """
     if isinstance(obj, (dict, ConfigDict)):
-        return {k: plain_copy(v) for k, v in obj.items()}
+        return {k: plain_copy(v) for k, v in obj.items() if k != '_delete_'}
     if isinstance(obj, (list, tuple)):
         return type(obj)(plain_copy(v) for v in obj)
     return copy.deepcopy(obj)

@@ -20,8 +20,10 @@ from .momentum_updater_hook import MOMENTUM_POLICIES
 from .runtime_keys import init_arguments, plain_copy, reject_extra_keys
 
 
-def train_loop(cfg: Config, val_interval: int, val_begin: int) -> dict:
-    """``train_cfg`` of the runner from ``runner`` (or the older ``total_epochs``)."""
+def train_loop(cfg: Config, val_interval: int, val_begin: int,
+               dynamic_intervals: Optional[list] = None) -> dict:
+    """``train_cfg`` of the runner from ``runner`` (or the older ``total_epochs``) and the
+    validation schedule (``evaluation``'s interval, start and dynamic_intervals)."""
     runner_cfg = plain_copy(cfg.get('runner') or {})
     total_epochs = cfg.get('total_epochs')
     if not runner_cfg:
@@ -35,14 +37,18 @@ def train_loop(cfg: Config, val_interval: int, val_begin: int) -> dict:
         if total_epochs is not None and total_epochs != runner_cfg.get('max_epochs'):
             raise ValueError(f'total_epochs={total_epochs} and runner.max_epochs='
                              f"{runner_cfg.get('max_epochs')} disagree; keep only runner")
-        return dict(type='EpochBasedTrainLoop', max_epochs=runner_cfg['max_epochs'],
+        loop = dict(type='EpochBasedTrainLoop', max_epochs=runner_cfg['max_epochs'],
                     val_interval=val_interval, val_begin=val_begin)
-    if runner_type == 'IterBasedRunner':
+    elif runner_type == 'IterBasedRunner':
         reject_extra_keys('runner', runner_cfg, ('max_iters', ))
-        return dict(type='IterBasedTrainLoop', max_iters=runner_cfg['max_iters'],
+        loop = dict(type='IterBasedTrainLoop', max_iters=runner_cfg['max_iters'],
                     val_interval=val_interval, val_begin=val_begin)
-    raise ValueError(f"runner.type={runner_type!r} is not supported; use 'EpochBasedRunner' "
-                     "or 'IterBasedRunner'")
+    else:
+        raise ValueError(f"runner.type={runner_type!r} is not supported; use "
+                         "'EpochBasedRunner' or 'IterBasedRunner'")
+    if dynamic_intervals is not None:
+        loop['dynamic_intervals'] = dynamic_intervals
+    return loop
 
 
 def is_epoch_based(cfg: Config) -> bool:

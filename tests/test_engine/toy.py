@@ -159,3 +159,75 @@ def toy_cfg(work_dir: str, **overrides) -> dict:
         load_from=None, resume_from=None, work_dir=work_dir, seed=0)
     cfg.update(overrides)
     return cfg
+
+
+class _CountedTransform:
+    """Forwards to ``transform`` and counts its calls in ``counts[name]``."""
+
+    def __init__(self, transform, name: str, counts: dict):
+        self._transform, self._name, self._counts = transform, name, counts
+
+    def __getattr__(self, attr):
+        return getattr(self._transform, attr)
+
+    def __call__(self, results):
+        self._counts[self._name] = self._counts.get(self._name, 0) + 1
+        return self._transform(results)
+
+
+@HOOKS.register_module(force=True)
+class TransformSpyHook(Hook):
+    """Per train epoch: how often each transform of a ``MultiImageMixDataset`` pipeline ran,
+    its ``skip_type_keys`` and ``bbox_head.use_l1``; written to ``out_file`` (JSON) at the end.
+    Needs ``workers_per_gpu=0`` (the counts live in this process)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, out_file: str):
+        self.out_file = out_file
+        self.counts: dict = {}
+        self.epochs: list = []
+
+    def before_train(self, runner):
+        dataset = runner.train_dataloader.dataset
+        dataset.pipeline = [_CountedTransform(t, name, self.counts)
+                            for t, name in zip(dataset.pipeline, dataset.pipeline_types)]
+
+    def after_train_epoch(self, runner):
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        skip = runner.train_dataloader.dataset._skip_type_keys
+        self.epochs.append(dict(counts=dict(self.counts), skip_type_keys=skip and list(skip),
+                                use_l1=getattr(model.bbox_head, 'use_l1', None)))
+        self.counts.clear()
+
+    def after_train(self, runner):
+        with open(self.out_file, 'w') as f:
+            json.dump(self.epochs, f)
+
+
+@HOOKS.register_module(force=True)
+class WeightRecorderHook(Hook):
+    """The model's flattened parameters at the start of training, after every train iteration
+    and at the start of every validation epoch (after the other hooks: an EMA hook has swapped
+    its weights in by then)."""
+
+    priority = 'LOWEST'
+
+    def __init__(self):
+        self.start: Optional[torch.Tensor] = None
+        self.iters: List[torch.Tensor] = []
+        self.val: List[torch.Tensor] = []
+
+    @staticmethod
+    def _flat(runner) -> torch.Tensor:
+        model = runner.model.module if hasattr(runner.model, 'module') else runner.model
+        return torch.cat([p.detach().flatten() for p in model.parameters()]).clone()
+
+    def before_train(self, runner):
+        self.start = self._flat(runner)
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        self.iters.append(self._flat(runner))
+
+    def before_val_epoch(self, runner):
+        self.val.append(self._flat(runner))
