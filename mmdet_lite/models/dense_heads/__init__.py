@@ -13,7 +13,8 @@ from .rpn_head import RPNHead
 from .tood_head import TOODHead
 from .vfnet_head import VFNetHead
 from .yolo_head import YOLOV3Head
+from .yolox_head import YOLOXHead
 
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
-           'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead']
+           'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead']
