@@ -6,6 +6,7 @@ from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
 from .fovea_head import FoveaHead
 from .gfl_head import GFLHead
+from .nasfcos_head import NASFCOSHead
 from .paa_head import PAAHead
 from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
@@ -17,4 +18,4 @@ from .yolox_head import YOLOXHead
 
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
-           'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead']
+           'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead', 'NASFCOSHead']

@@ -7,6 +7,7 @@ from .fovea import FOVEA
 from .gfl import GFL
 from .htc import HybridTaskCascade
 from .mask_rcnn import MaskRCNN
+from .nasfcos import NASFCOS
 from .paa import PAA
 from .reppoints_detector import RepPointsDetector
 from .retinanet import RetinaNet
@@ -19,7 +20,7 @@ from .yolo import YOLOV3
 from .yolox import YOLOX
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
-           'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA', 'PAA', 'YOLOX']
+           'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA', 'PAA', 'YOLOX', 'NASFCOS']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

@@ -71,6 +71,9 @@ FAMILIES = dict(
          dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.1, neg_iou_thr=0.1,
                             min_pos_iou=0, ignore_iof_thr=-1),
               allowed_border=-1, pos_weight=-1), 50, 0.3),
+    # NAS-FCOS's searched head (two DCNv2 per tower) on the plain FPN.
+    nasfcos=('NASFCOS', dict(type='NASFCOSHead', strides=[8, 16, 32, 64, 128], norm_cfg=GN),
+             None, 30, 0.3),
 )
 
 
