@@ -10,7 +10,7 @@ from ..mmdet2_parity import assert_outputs_close, load_fixture, load_seeded_weig
 CASES = ['hrfpn', 'hrfpn_max_stride2', 'yolox_pafpn', 'yolox_pafpn_dw', 'yolov3_neck', 'pafpn',
          'pafpn_maxpool', 'channel_mapper', 'bfp_non_local', 'bfp_conv', 'ct_resnet_neck',
          'dilated_encoder', 'fpg', 'dyhead', 'ct_resnet_neck_dcn', 'fpn_carafe',
-         'fpn_carafe_nearest', 'nas_fpn', 'nasfcos_fpn', 'nasfcos_fpn_extra']
+         'fpn_carafe_nearest', 'nas_fpn', 'nasfcos_fpn', 'nasfcos_fpn_extra', 'rfp']
 
 
 @pytest.mark.parametrize('case', CASES)
