@@ -4,7 +4,8 @@ Plugins are the ``cfg`` of ResNet's ``plugins=[dict(cfg=..., position='after_con
 stages=...)]``: mmcv-lite's ``ContextBlock`` (GCNet), ``GeneralizedAttention`` (empirical
 attention), ``NonLocal2d``, and this package's ``DropBlock``. The module name is the class's
 ``_abbr_`` (``context_block``, ``gen_attention_block``, ``nonlocal_block``) or its snake-cased name
-(``drop_block``), plus ``postfix``; the 2.x state-dict keys (``layer2.0.context_block.*``) rely on it.
+(``drop_block``), plus ``postfix``; the 2.x state-dict keys (``layer2.0.context_block.*``) rely
+on it.
 """
 import inspect
 from typing import Tuple, Union

@@ -4,6 +4,7 @@ from .htc_roi_head import HybridTaskCascadeRoIHead
 from .bbox_heads import BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
 from .mask_heads import FCNMaskHead, FusedSemanticHead, HTCMaskHead
 from .roi_extractors import BaseRoIExtractor, SingleRoIExtractor
+from .shared_heads import ResLayer
 from .standard_roi_head import StandardRoIHead
 from .test_mixins import BBoxTestMixin, MaskTestMixin
 
@@ -15,3 +16,4 @@ __all__ = [
 
 # the R-CNN family of issue 10
 __all__ += ['CascadeRoIHead', 'HybridTaskCascadeRoIHead', 'HTCMaskHead', 'FusedSemanticHead']
+__all__ += ['ResLayer']

@@ -142,7 +142,8 @@ def test_res2net_and_resnest_blocks():
 
 def test_detectors_resnet_sac_rfp_and_init():
     model = build_backbone(dict(type='DetectoRS_ResNet', depth=50, base_channels=8,
-                                conv_cfg=dict(type='ConvAWS'), sac=dict(type='SAC', use_deform=True),
+                                conv_cfg=dict(type='ConvAWS'),
+                                sac=dict(type='SAC', use_deform=True),
                                 stage_with_sac=(False, True, True, True), rfp_inplanes=8,
                                 output_img=True, strides=(1, 2, 1, 1)))
     assert isinstance(model.layer2[0].conv2, SAConv2d) and model.layer2[0].conv2.use_deform
