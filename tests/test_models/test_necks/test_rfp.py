@@ -18,6 +18,7 @@ def test_rfp_feedback_pass(one_thread):
                num_outs=5, rfp_backbone=dict(type='DetectoRS_ResNet', depth=50, base_channels=4,
                                              rfp_inplanes=8, out_indices=(0, 1, 2, 3)))
     neck.init_weights()
+    neck.eval()  # BN on the 1x1 level cannot train on one image
     assert torch.all(neck.rfp_weight.weight == 0)  # starts as an equal blend
     img = torch.randn(1, 3, 32, 32)
     feats = [torch.randn(1, 16 * 2**i, 8 // 2**i, 8 // 2**i) for i in range(4)]
