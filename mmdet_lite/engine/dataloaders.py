@@ -52,7 +52,16 @@ def dataloader(cfg: Config, split: str, dataset: Any = None, *, shuffle: bool = 
                   pin_memory=bool(args.get('pin_memory', False)),
                   collate_fn=dict(type='mmdet_lite.mmdet_collate'), dataset=dataset)
     shuffle = args.get('shuffle', shuffle)
-    if (split == 'train' and shuffle and getattr(dataset, 'flag', None) is not None):
+    class_aware = args.get('class_aware_sampler')
+    if class_aware is not None:
+        # 2.x: sample classes uniformly, then images of each class (OpenImages configs)
+        if DATA_SAMPLERS.get('ClassAwareSampler') is None:
+            raise KeyError(f'data.{split}_dataloader.class_aware_sampler={class_aware} needs '
+                           'a ClassAwareSampler, which mmdet_lite does not have yet; remove '
+                           'the key to sample images uniformly')
+        loader['sampler'] = dict(type='ClassAwareSampler',
+                                 num_sample_class=class_aware.get('num_sample_class', 1))
+    elif (split == 'train' and shuffle and getattr(dataset, 'flag', None) is not None):
         if DATA_SAMPLERS.get('GroupSampler') is not None:
             loader['sampler'] = dict(type='GroupSampler', samples_per_gpu=loader['batch_size'])
         else:

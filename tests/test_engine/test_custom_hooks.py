@@ -254,3 +254,16 @@ def test_mmdet_wandb_hook_becomes_a_wandb_backend():
     assert vis['vis_backends'][1] == dict(type='WandbVisBackend',
                                           init_kwargs={'project': 'mmdetection'})
     assert any('num_eval_images' in str(w.message) for w in caught)
+
+
+def test_class_aware_sampler_maps_or_is_an_error(tmp_path, monkeypatch):
+    from mmdet_lite.engine import dataloaders
+    data = dict(toy_cfg('x')['data'], train_dataloader=dict(
+        class_aware_sampler=dict(num_sample_class=2)))
+    cfg = Config(toy_cfg(str(tmp_path), data=data))
+    monkeypatch.setattr(dataloaders.DATA_SAMPLERS, 'get', lambda name: None)
+    with pytest.raises(KeyError, match='class_aware_sampler.*remove the key'):
+        dataloaders.dataloader(cfg, 'train', shuffle=True)
+    monkeypatch.setattr(dataloaders.DATA_SAMPLERS, 'get', lambda name: object)
+    loader = dataloaders.dataloader(cfg, 'train', shuffle=True)
+    assert loader['sampler'] == dict(type='ClassAwareSampler', num_sample_class=2)
