@@ -14,6 +14,8 @@ from mmcv.cnn import ContextBlock, ConvAWS2d, ConvWS2d, GeneralizedAttention, No
 from .carafe import CARAFE, CARAFEPack, carafe
 from .conv import build_conv_layer
 from .deform_conv import DeformConv2d, DeformConv2dPack, deform_conv2d
+from .deform_roi_pool import (DeformRoIPool, DeformRoIPoolPack, ModulatedDeformRoIPoolPack,
+                              deform_roi_pool)
 from .dropblock import DropBlock
 from .norm import build_norm_layer
 from .modulated_deform_conv import (ModulatedDeformConv2d, ModulatedDeformConv2dPack,
@@ -29,3 +31,4 @@ __all__ = ['build_conv_layer', 'build_norm_layer', 'build_plugin_layer', 'Deform
            'DropBlock', 'ConvWS2d', 'ConvAWS2d', 'ContextBlock', 'GeneralizedAttention',
            'NonLocal2d', 'CARAFE', 'CARAFEPack', 'carafe']
 __all__ += ['Scale']
+__all__ += ['DeformRoIPool', 'DeformRoIPoolPack', 'ModulatedDeformRoIPoolPack', 'deform_roi_pool']

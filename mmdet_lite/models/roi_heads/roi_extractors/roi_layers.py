@@ -9,6 +9,8 @@ from torch import nn
 from torch.nn.modules.utils import _pair
 from torchvision.ops import roi_pool
 
+from ...layers.deform_roi_pool import (DeformRoIPool, DeformRoIPoolPack,
+                                       ModulatedDeformRoIPoolPack)
 from .roi_align_function import roi_align_fast_backward
 
 Tensor = torch.Tensor
@@ -66,7 +68,9 @@ class RoIPool(nn.Module):
         return f'output_size={self.output_size}, spatial_scale={self.spatial_scale}'
 
 
-ROI_LAYERS = {'RoIAlign': RoIAlign, 'RoIPool': RoIPool}
+ROI_LAYERS = {'RoIAlign': RoIAlign, 'RoIPool': RoIPool, 'DeformRoIPool': DeformRoIPool,
+              'DeformRoIPoolPack': DeformRoIPoolPack,
+              'ModulatedDeformRoIPoolPack': ModulatedDeformRoIPoolPack}
 
 
 def build_roi_layer(cfg: dict, spatial_scale: float) -> nn.Module:
@@ -77,7 +81,7 @@ def build_roi_layer(cfg: dict, spatial_scale: float) -> nn.Module:
     layer_type = args.pop('type')
     if layer_type not in ROI_LAYERS:
         raise KeyError(f"roi_layer type={layer_type!r} is unknown; known types: "
-                       f"{sorted(ROI_LAYERS)} (from torchvision.ops)")
+                       f"{sorted(ROI_LAYERS)}")
     if 'spatial_scale' in args:
         raise ValueError('roi_layer must not set spatial_scale: it is 1 / featmap_stride, '
                          'set featmap_strides on the RoI extractor instead')
