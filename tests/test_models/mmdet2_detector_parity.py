@@ -14,7 +14,7 @@ This file is imported by the fixture script, so there is one definition of the i
 """
 import json
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -85,14 +85,18 @@ def config_path(case: str) -> str:
     return osp.join(FIXTURE_DIR, f'{case}.py')
 
 
-def result_arrays(result) -> Dict[str, np.ndarray]:
-    """One image's 2.x result as the fixture's arrays (``bbox_<c>``, ``segm_<c>``)."""
+def result_arrays(result, mask_shape: Tuple[int, int] = ORI_SHAPE) -> Dict[str, np.ndarray]:
+    """One image's 2.x result as the fixture's arrays (``bbox_<c>``, ``segm_<c>`` and, for
+    mask scoring heads' ``(segm_results, mask_scores)``, ``mask_score_<c>``)."""
     bbox, segm = result if isinstance(result, tuple) else (result, None)
     out = {f'bbox_{c}': np.asarray(b, dtype=np.float32) for c, b in enumerate(bbox)}
+    if isinstance(segm, tuple):
+        segm, mask_scores = segm
+        for c, scores in enumerate(mask_scores):
+            out[f'mask_score_{c}'] = np.asarray(scores, dtype=np.float32).reshape(-1)
     if segm is not None:
-        h, w = ORI_SHAPE
         for c, masks in enumerate(segm):
-            out[f'segm_{c}'] = np.array(masks, dtype=bool).reshape(-1, h, w)
+            out[f'segm_{c}'] = np.array(masks, dtype=bool).reshape(-1, *mask_shape)
     return out
 
 
@@ -136,13 +140,13 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
-def compare_results(result, fixture: dict) -> dict:
+def compare_results(result, fixture: dict, mask_shape: Tuple[int, int] = ORI_SHAPE) -> dict:
     """Class by class, the detections of ``result`` against 2.28's, in 2.28's order.
 
-    Returns the figures: ``num_dets``, ``box_diff`` (px), ``score_diff``, ``min_mask_iou``
-    (1.0 without masks); asserts equal counts per class.
+    Returns the figures: ``num_dets``, ``box_diff`` (px), ``score_diff`` (box and mask
+    scores), ``min_mask_iou`` (1.0 without masks); asserts equal counts per class.
     """
-    ours = result_arrays(result)
+    ours = result_arrays(result, mask_shape)
     num_classes = sum(1 for k in fixture if k.startswith('bbox_'))
     box_diff = score_diff = 0.0
     min_iou = 1.0
@@ -154,6 +158,9 @@ def compare_results(result, fixture: dict) -> dict:
         if len(ref):
             box_diff = max(box_diff, float(np.abs(got[:, :4] - ref[:, :4]).max()))
             score_diff = max(score_diff, float(np.abs(got[:, 4] - ref[:, 4]).max()))
+        if f'mask_score_{c}' in fixture and len(ref):
+            score_diff = max(score_diff, float(np.abs(ours[f'mask_score_{c}']
+                                                      - fixture[f'mask_score_{c}']).max()))
         if f'segm_{c}' in fixture:
             ref_m, got_m = fixture[f'segm_{c}'], ours[f'segm_{c}']
             assert got_m.shape == ref_m.shape, (c, got_m.shape, ref_m.shape)

@@ -1,12 +1,14 @@
 from .atss import ATSS
 from .base import BaseDetector
 from .cascade_rcnn import CascadeRCNN
+from .fast_rcnn import FastRCNN
 from .faster_rcnn import FasterRCNN
 from .fcos import FCOS
 from .fovea import FOVEA
 from .gfl import GFL
 from .htc import HybridTaskCascade
 from .mask_rcnn import MaskRCNN
+from .mask_scoring_rcnn import MaskScoringRCNN
 from .nasfcos import NASFCOS
 from .paa import PAA
 from .reppoints_detector import RepPointsDetector
@@ -25,4 +27,4 @@ __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10
 __all__ += ['CascadeRCNN']
-__all__ += ['HybridTaskCascade']
+__all__ += ['HybridTaskCascade', 'FastRCNN', 'MaskScoringRCNN']

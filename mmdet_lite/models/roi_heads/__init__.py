@@ -1,8 +1,9 @@
 from .base_roi_head import BaseRoIHead
 from .cascade_roi_head import CascadeRoIHead
 from .htc_roi_head import HybridTaskCascadeRoIHead
+from .mask_scoring_roi_head import MaskScoringRoIHead
 from .bbox_heads import BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
-from .mask_heads import FCNMaskHead, FusedSemanticHead, HTCMaskHead
+from .mask_heads import FCNMaskHead, FusedSemanticHead, HTCMaskHead, MaskIoUHead
 from .roi_extractors import BaseRoIExtractor, SingleRoIExtractor
 from .shared_heads import ResLayer
 from .standard_roi_head import StandardRoIHead
@@ -16,4 +17,5 @@ __all__ = [
 
 # the R-CNN family of issue 10
 __all__ += ['CascadeRoIHead', 'HybridTaskCascadeRoIHead', 'HTCMaskHead', 'FusedSemanticHead']
+__all__ += ['MaskScoringRoIHead', 'MaskIoUHead']
 __all__ += ['ResLayer']

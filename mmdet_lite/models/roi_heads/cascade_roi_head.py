@@ -370,25 +370,14 @@ class CascadeRoIHead(BaseRoIHead, BBoxTestMixin, MaskTestMixin):
             return [[[] for _ in range(num_classes)] for _ in range(num_imgs)]
         if not context:
             context = self._test_context(x)
-        scales = [scale_factor_tensor(meta['scale_factor'], det_bbox)
-                  for meta, det_bbox in zip(img_metas, det_bboxes)]
-        # The mask heads pool from the resized-image features, so boxes go back there.
-        bboxes = [det_bboxes[i][:, :4] * scales[i] if rescale else det_bboxes[i][:, :4]
-                  for i in range(num_imgs)]
-        mask_rois = bbox2roi(bboxes)
+        bboxes, scales = self._mask_test_boxes(img_metas, det_bboxes, rescale)
         num_per_img = [len(b) for b in bboxes]
         stage_probs = [pred.sigmoid().split(num_per_img, 0)
-                       for pred in self._stage_mask_preds(x, mask_rois, **context)]
-        segm_results = []
-        for i in range(num_imgs):
-            if num_per_img[i] == 0:
-                segm_results.append([[] for _ in range(num_classes)])
-                continue
-            mask_prob = torch.stack([probs[i] for probs in stage_probs]).mean(dim=0)
-            segm_results.append(self.mask_head[-1].get_seg_masks(
-                mask_prob.cpu().numpy(), bboxes[i], det_labels[i], self.test_cfg,
-                img_metas[i]['ori_shape'], scales[i], rescale))
-        return segm_results
+                       for pred in self._stage_mask_preds(x, bbox2roi(bboxes), **context)]
+        mean_probs = [torch.stack([probs[i] for probs in stage_probs]).mean(dim=0).cpu().numpy()
+                      for i in range(num_imgs)]
+        return self._paste_masks(self.mask_head[-1], mean_probs, bboxes, det_labels, img_metas,
+                                 scales, rescale)
 
     def aug_test(self, x: List[List[Tensor]], proposal_list: List[Tensor],
                  img_metas: List[List[dict]], rescale: bool = False) -> list:

@@ -3,7 +3,7 @@
 Shapes: ``N`` images, ``K_i`` proposals of image i, ``n_i`` detections of image i,
 ``C`` foreground classes.
 """
-from typing import List, Union
+from typing import List, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -103,27 +103,39 @@ class MaskTestMixin:
         them), else in the resized frame; masks are pasted at the original image size when
         ``rescale``, else at the resized size.
         """
-        ori_shapes = [meta['ori_shape'] for meta in img_metas]
-        num_imgs = len(det_bboxes)
         num_classes = self.mask_head.num_classes
         if all(det_bbox.shape[0] == 0 for det_bbox in det_bboxes):
-            return [[[] for _ in range(num_classes)] for _ in range(num_imgs)]
-        scale_tensors = [scale_factor_tensor(meta['scale_factor'], det_bbox)
-                         for meta, det_bbox in zip(img_metas, det_bboxes)]
-        # The mask branch pools from the resized-image features, so boxes go back there.
-        _bboxes = [det_bboxes[i][:, :4] * scale_tensors[i] if rescale else det_bboxes[i][:, :4]
-                   for i in range(num_imgs)]
-        mask_rois = bbox2roi(_bboxes)
-        mask_pred = self._mask_forward(x, mask_rois)['mask_pred']
-        mask_preds = mask_pred.split([len(b) for b in det_bboxes], 0)
+            return [[[] for _ in range(num_classes)] for _ in det_bboxes]
+        bboxes, scales = self._mask_test_boxes(img_metas, det_bboxes, rescale)
+        mask_pred = self._mask_forward(x, bbox2roi(bboxes))['mask_pred']
+        return self._paste_masks(self.mask_head, mask_pred.split([len(b) for b in bboxes], 0),
+                                 bboxes, det_labels, img_metas, scales, rescale)
+
+    @staticmethod
+    def _mask_test_boxes(img_metas: List[dict], det_bboxes: List[Tensor],
+                         rescale: bool) -> Tuple[List[Tensor], List[Tensor]]:
+        """Per image, the detections' boxes (n_i, 4) in the resized-image frame that the mask
+        branch pools from (``det_bboxes`` are in the original frame when ``rescale``), and the
+        image's ``scale_factor`` as a (4,) tensor."""
+        scales = [scale_factor_tensor(meta['scale_factor'], det_bbox)
+                  for meta, det_bbox in zip(img_metas, det_bboxes)]
+        bboxes = [det_bbox[:, :4] * scale if rescale else det_bbox[:, :4]
+                  for det_bbox, scale in zip(det_bboxes, scales)]
+        return bboxes, scales
+
+    def _paste_masks(self, mask_head, mask_preds: Sequence[Union[Tensor, np.ndarray]],
+                     bboxes: List[Tensor], det_labels: List[Tensor], img_metas: List[dict],
+                     scales: List[Tensor], rescale: bool) -> List[List[List[np.ndarray]]]:
+        """Per image, ``mask_head.get_seg_masks`` of its mask logits (n_i, C, h, w) (or
+        probabilities as an ndarray) on its boxes from :meth:`_mask_test_boxes`."""
         segm_results = []
-        for i in range(num_imgs):
-            if det_bboxes[i].shape[0] == 0:
-                segm_results.append([[] for _ in range(num_classes)])
+        for i, meta in enumerate(img_metas):
+            if bboxes[i].shape[0] == 0:
+                segm_results.append([[] for _ in range(mask_head.num_classes)])
                 continue
-            segm_results.append(self.mask_head.get_seg_masks(
-                mask_preds[i], _bboxes[i], det_labels[i], self.test_cfg, ori_shapes[i],
-                scale_tensors[i], rescale))
+            segm_results.append(mask_head.get_seg_masks(
+                mask_preds[i], bboxes[i], det_labels[i], self.test_cfg, meta['ori_shape'],
+                scales[i], rescale))
         return segm_results
 
     def aug_test_mask(self, feats: List[List[Tensor]], img_metas: List[List[dict]],

@@ -104,6 +104,19 @@ def synthetic_images(h: int = 96, w: int = 128):
     return torch.stack(imgs), gt_bboxes, gt_labels, gt_masks, bitmaps
 
 
+def jittered_proposals(gt_bboxes: torch.Tensor) -> torch.Tensor:
+    """Of one image: 4 shifted/scaled copies of every GT box (IoU > 0.5) and 2 background boxes."""
+    out = []
+    for x1, y1, x2, y2 in gt_bboxes.tolist():
+        w, h = x2 - x1, y2 - y1
+        for dx, dy, s in ((0.06, 0.04, 1.0), (-0.05, 0.05, 1.05), (0.04, -0.06, 0.95),
+                          (-0.03, -0.03, 1.08)):
+            cx, cy = (x1 + x2) / 2 + dx * w, (y1 + y2) / 2 + dy * h
+            out.append([cx - s * w / 2, cy - s * h / 2, cx + s * w / 2, cy + s * h / 2])
+    out += [[0., 0., 8., 8.], [100., 80., 127., 95.]]
+    return torch.tensor(out)
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     ix = max(0., min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0., min(a[3], b[3]) - max(a[1], b[1]))

@@ -3,23 +3,10 @@ import torch
 
 from mmdet_lite.models import build_detector
 
-from ._two_stage_utils import (assert_finds_every_object, loss_fall, metas, overfit,
-                               synthetic_images, tiny_mask_rcnn_cfg)
+from ._two_stage_utils import (assert_finds_every_object, jittered_proposals, loss_fall, metas,
+                               overfit, synthetic_images, tiny_mask_rcnn_cfg)
 
 ITERS = 300
-
-
-def _jittered_proposals(gt_bboxes):
-    """Of one image: 4 shifted/scaled copies of every GT box (IoU > 0.5) and 2 background boxes."""
-    out = []
-    for x1, y1, x2, y2 in gt_bboxes.tolist():
-        w, h = x2 - x1, y2 - y1
-        for dx, dy, s in ((0.06, 0.04, 1.0), (-0.05, 0.05, 1.05), (0.04, -0.06, 0.95),
-                          (-0.03, -0.03, 1.08)):
-            cx, cy = (x1 + x2) / 2 + dx * w, (y1 + y2) / 2 + dy * h
-            out.append([cx - s * w / 2, cy - s * h / 2, cx + s * w / 2, cy + s * h / 2])
-    out += [[0., 0., 8., 8.], [100., 80., 127., 95.]]
-    return torch.tensor(out)
 
 
 def _probe_losses(model, imgs, gt_bboxes, gt_labels, gt_masks, proposals):
@@ -42,7 +29,7 @@ def test_mask_rcnn_overfits_two_images(one_thread):
     cfg['train_cfg']['rcnn']['sampler'].update(num=32)
     model = build_detector(cfg)
     imgs, gt_bboxes, gt_labels, gt_masks, bitmaps = synthetic_images()
-    probe = [_jittered_proposals(b) for b in gt_bboxes]
+    probe = [jittered_proposals(b) for b in gt_bboxes]
     before = _probe_losses(model, imgs, gt_bboxes, gt_labels, gt_masks, probe)
 
     history = overfit(model, imgs, ITERS, gt_bboxes=gt_bboxes, gt_labels=gt_labels,

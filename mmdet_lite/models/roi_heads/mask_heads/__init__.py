@@ -1,7 +1,8 @@
 from .fcn_mask_head import FCNMaskHead
 from .fused_semantic_head import FusedSemanticHead
 from .htc_mask_head import HTCMaskHead
+from .maskiou_head import MaskIoUHead
 from .mask_paste import paste_masks_grid_sample, paste_masks_torchvision
 
 __all__ = ['FCNMaskHead', 'paste_masks_grid_sample', 'paste_masks_torchvision']
-__all__ += ['HTCMaskHead', 'FusedSemanticHead']
+__all__ += ['HTCMaskHead', 'FusedSemanticHead', 'MaskIoUHead']
