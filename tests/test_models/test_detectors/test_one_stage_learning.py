@@ -74,6 +74,18 @@ FAMILIES = dict(
     # NAS-FCOS's searched head (two DCNv2 per tower) on the plain FPN.
     nasfcos=('NASFCOS', dict(type='NASFCOSHead', strides=[8, 16, 32, 64, 128], norm_cfg=GN),
              None, 30, 0.3),
+    fsaf=('FSAF', dict(type='FSAFHead', stacked_convs=1, norm_cfg=GN, reg_decoded_bbox=True,
+                       anchor_generator=dict(type='AnchorGenerator', octave_base_scale=1,
+                                             scales_per_octave=1, ratios=[1.0],
+                                             strides=[8, 16, 32, 64, 128]),
+                       bbox_coder=dict(type='TBLRBBoxCoder', normalizer=4.0),
+                       loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                     loss_weight=1.0, reduction='none'),
+                       loss_bbox=dict(type='IoULoss', eps=1e-6, loss_weight=1.0,
+                                      reduction='none')),
+          dict(assigner=dict(type='CenterRegionAssigner', pos_scale=0.2, neg_scale=0.2,
+                             min_pos_iof=0.01),
+               allowed_border=-1, pos_weight=-1), 50, 0.3),
 )
 
 
