@@ -1,6 +1,7 @@
 from .csp_darknet import CSPDarknet
 from .detectors_resnet import DetectoRS_ResNet
 from .detectors_resnext import DetectoRS_ResNeXt
+from .hourglass import HourglassNet
 from .hrnet import HRNet
 from .pvt import PyramidVisionTransformer
 from .pvt import PyramidVisionTransformerV2
@@ -15,4 +16,4 @@ from .trident_resnet import TridentResNet
 
 __all__ = ['ResNet', 'ResNetV1d', 'ResNeXt', 'RegNet', 'Res2Net', 'ResNeSt', 'DetectoRS_ResNet',
            'DetectoRS_ResNeXt', 'TridentResNet', 'HRNet', 'SwinTransformer',
-           'PyramidVisionTransformer', 'PyramidVisionTransformerV2', 'CSPDarknet']
+           'PyramidVisionTransformer', 'PyramidVisionTransformerV2', 'CSPDarknet', 'HourglassNet']
