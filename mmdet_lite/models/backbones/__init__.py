@@ -11,9 +11,11 @@ from .resnest import ResNeSt
 from .resnet import ResNet
 from .resnet_v1d import ResNetV1d
 from .resnext import ResNeXt
+from .ssd_vgg import SSDVGG
 from .swin import SwinTransformer
 from .trident_resnet import TridentResNet
 
 __all__ = ['ResNet', 'ResNetV1d', 'ResNeXt', 'RegNet', 'Res2Net', 'ResNeSt', 'DetectoRS_ResNet',
            'DetectoRS_ResNeXt', 'TridentResNet', 'HRNet', 'SwinTransformer',
-           'PyramidVisionTransformer', 'PyramidVisionTransformerV2', 'CSPDarknet', 'HourglassNet']
+           'PyramidVisionTransformer', 'PyramidVisionTransformerV2', 'CSPDarknet', 'HourglassNet',
+           'SSDVGG']

@@ -89,3 +89,28 @@ def test_yolox_overfits_two_synthetic_images(one_thread):
         train_cfg=dict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)),
         test_cfg=dict(score_thr=0.01, nms=dict(type='nms', iou_threshold=0.65))),
         iters=100, lr=3e-3, before_iter=switch_l1)
+
+
+def test_ssdlite_overfits_two_synthetic_images(one_thread):
+    # SSDLite (MobileNetV2 x0.5, depth-wise neck and head) with anchors for the 48-70 px boxes.
+    norm = dict(type='BN', eps=0.001, momentum=0.1)
+    _overfit(dict(
+        type='SingleStageDetector',
+        backbone=dict(type='MobileNetV2', widen_factor=0.5, out_indices=(4, 6), norm_cfg=norm),
+        neck=dict(type='SSDNeck', in_channels=(48, 160), out_channels=(48, 160, 128, 64),
+                  level_strides=(2, 2), level_paddings=(1, 1), l2_norm_scale=None,
+                  use_depthwise=True, norm_cfg=norm, act_cfg=dict(type='ReLU6')),
+        bbox_head=dict(
+            type='SSDHead', in_channels=(48, 160, 128, 64), num_classes=2, use_depthwise=True,
+            norm_cfg=norm, act_cfg=dict(type='ReLU6'),
+            anchor_generator=dict(type='SSDAnchorGenerator', scale_major=False,
+                                  strides=[16, 32, 64, 128], ratios=[[2, 3]] * 4,
+                                  min_sizes=[24, 48, 72, 96], max_sizes=[48, 72, 96, 128]),
+            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0, .0, .0, .0],
+                            target_stds=[0.1, 0.1, 0.2, 0.2])),
+        train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.5,
+                                     min_pos_iou=0., ignore_iof_thr=-1,
+                                     gt_max_assign_all=False),
+                       smoothl1_beta=1., allowed_border=-1, pos_weight=-1, neg_pos_ratio=3),
+        test_cfg=dict(nms_pre=1000, nms=dict(type='nms', iou_threshold=0.45), min_bbox_size=0,
+                      score_thr=0.02, max_per_img=200)), iters=100)
