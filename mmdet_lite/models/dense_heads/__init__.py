@@ -5,6 +5,7 @@ from .base_dense_head import BaseDenseHead
 from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
 from .fovea_head import FoveaHead
+from .free_anchor_retina_head import FreeAnchorRetinaHead
 from .fsaf_head import FSAFHead
 from .gfl_head import GFLHead
 from .nasfcos_head import NASFCOSHead
@@ -21,4 +22,4 @@ from .yolox_head import YOLOXHead
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
            'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead', 'NASFCOSHead',
-           'FSAFHead', 'SSDHead']
+           'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead']

@@ -86,6 +86,17 @@ FAMILIES = dict(
           dict(assigner=dict(type='CenterRegionAssigner', pos_scale=0.2, neg_scale=0.2,
                              min_pos_iof=0.01),
                allowed_border=-1, pos_weight=-1), 50, 0.3),
+    free_anchor=('RetinaNet',
+                 dict(type='FreeAnchorRetinaHead', stacked_convs=1, norm_cfg=GN,
+                      anchor_generator=dict(type='AnchorGenerator', octave_base_scale=4,
+                                            scales_per_octave=3, ratios=[0.5, 1.0, 2.0],
+                                            strides=[8, 16, 32, 64, 128]),
+                      bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
+                                      target_stds=[0.1, 0.1, 0.2, 0.2]),
+                      loss_bbox=dict(type='SmoothL1Loss', beta=0.11, loss_weight=0.75)),
+                 dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4,
+                                    min_pos_iou=0, ignore_iof_thr=-1),
+                      allowed_border=-1, pos_weight=-1), 50, 0.3),
 )
 
 
