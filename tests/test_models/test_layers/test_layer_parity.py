@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from mmdet_lite.models.layers import build_conv_layer, build_plugin_layer, deform_roi_pool
+from mmdet_lite.models.layers import build_conv_layer, build_plugin_layer
+from mmdet_lite.models.layers.deform_roi_pool import DeformRoIPoolPack, ModulatedDeformRoIPoolPack
 
 from ..mmdet2_parity import (FIXTURE_DIR, assert_outputs_close, load_fixture,
                              load_seeded_weights)
@@ -29,7 +30,9 @@ def test_layer_forward_equals_mmcv17(case, one_thread):
     elif call['kind'] == 'plugin':
         layer = build_plugin_layer(cfg, **call['kwargs'])[1]
     else:
-        layer = getattr(deform_roi_pool, cfg.pop('type'))(**cfg)
+        roi_layers = dict(DeformRoIPoolPack=DeformRoIPoolPack,
+                          ModulatedDeformRoIPoolPack=ModulatedDeformRoIPoolPack)
+        layer = roi_layers[cfg.pop('type')](**cfg)
     load_seeded_weights(layer, sums)
     layer.eval()
     with torch.no_grad():
