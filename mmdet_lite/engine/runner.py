@@ -14,6 +14,7 @@ from ..checkpoint import ATOMIC_BACKEND, unwrap_state_dict
 from .checkpoint_validation import (CheckpointMismatchError, DamagedCheckpointError,
                                     checkpoint_damage, newest_resumable, read_checkpoint,
                                     resume_candidates, resume_problem, state_dict_mismatch)
+from .rng_state import RngContinuityHook, rng_state
 
 
 def dataset_classes(dataset) -> Optional[tuple]:
@@ -59,6 +60,10 @@ class LiteRunner(Runner):
       points ``latest.pth`` at the newest checkpoint, as mmcv 1.x did;
     * distributed training also works on CPU (gloo, DDP without device ids).
     """
+
+    def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
+        super().register_hooks(default_hooks, custom_hooks)
+        self.register_hook(RngContinuityHook())
 
     def setup_env(self, env_cfg: Dict) -> None:
         if self.distributed and not is_distributed():
@@ -175,6 +180,7 @@ class LiteRunner(Runner):
                     f'cannot resume from {filename!r}: it {problem}; use load_from to start '
                     'from its weights')
             self._preloaded = (filename, checkpoint)
+        rng = (self._preloaded[1].get('meta') or {}).get('rng_state')
         self._resuming = True
         try:
             super().resume(filename, resume_optimizer=resume_optimizer,
@@ -182,6 +188,8 @@ class LiteRunner(Runner):
                            map_location=map_location)
         finally:
             self._resuming, self._preloaded = False, None
+        if rng is not None:  # put back when the next epoch starts (RngContinuityHook)
+            self._rng_at_checkpoint = rng
 
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str,
@@ -194,6 +202,9 @@ class LiteRunner(Runner):
         if classes is not None:
             meta['CLASSES'] = classes
         meta['config'] = self.cfg.pretty_text
+        meta['rng_state'] = rng_state()
+        if by_epoch and not filename.startswith('best'):
+            self._rng_at_checkpoint = meta['rng_state']
         if file_client_args is None and (backend_args is None
                                          or backend_args.get('backend') == 'local'):
             backend_args = dict(backend=ATOMIC_BACKEND)
