@@ -1,6 +1,7 @@
 from .anchor_free_head import AnchorFreeHead
 from .anchor_head import AnchorHead
 from .atss_head import ATSSHead
+from .autoassign_head import AutoAssignHead
 from .base_dense_head import BaseDenseHead
 from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
@@ -22,4 +23,4 @@ from .yolox_head import YOLOXHead
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
            'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead', 'NASFCOSHead',
-           'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead']
+           'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead']

@@ -1,4 +1,5 @@
 from .atss import ATSS
+from .autoassign import AutoAssign
 from .base import BaseDetector
 from .cascade_rcnn import CascadeRCNN
 from .fast_rcnn import FastRCNN
@@ -24,7 +25,7 @@ from .yolox import YOLOX
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
            'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA', 'PAA', 'YOLOX', 'NASFCOS',
-           'FSAF']
+           'FSAF', 'AutoAssign']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

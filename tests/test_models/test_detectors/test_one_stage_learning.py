@@ -97,6 +97,10 @@ FAMILIES = dict(
                  dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4,
                                     min_pos_iou=0, ignore_iof_thr=-1),
                       allowed_border=-1, pos_weight=-1), 50, 0.3),
+    autoassign=('AutoAssign', dict(type='AutoAssignHead', stacked_convs=1, norm_cfg=GN,
+                                   strides=[8, 16, 32, 64, 128],
+                                   loss_bbox=dict(type='GIoULoss', loss_weight=5.0)),
+                None, 50, 0.3),
 )
 
 
