@@ -310,6 +310,7 @@ def load_pretrained(module: nn.Module, checkpoint: str, prefix: Optional[str] = 
     path = resolve_checkpoint_path(checkpoint)
     state_dict = unwrap_state_dict(load_checkpoint_safely(path), path)
     if prefix:
+        prefix = prefix if prefix.endswith('.') else prefix + '.'  # 'backbone' as mmengine
         state_dict = OrderedDict((k[len(prefix):], v) for k, v in state_dict.items()
                                  if k.startswith(prefix))
         if not state_dict:

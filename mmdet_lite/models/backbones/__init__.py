@@ -1,6 +1,7 @@
 from .csp_darknet import CSPDarknet
 from .detectors_resnet import DetectoRS_ResNet
 from .detectors_resnext import DetectoRS_ResNeXt
+from .efficientnet import EfficientNet
 from .hourglass import HourglassNet
 from .hrnet import HRNet
 from .pvt import PyramidVisionTransformer
@@ -18,4 +19,4 @@ from .trident_resnet import TridentResNet
 __all__ = ['ResNet', 'ResNetV1d', 'ResNeXt', 'RegNet', 'Res2Net', 'ResNeSt', 'DetectoRS_ResNet',
            'DetectoRS_ResNeXt', 'TridentResNet', 'HRNet', 'SwinTransformer',
            'PyramidVisionTransformer', 'PyramidVisionTransformerV2', 'CSPDarknet', 'HourglassNet',
-           'SSDVGG']
+           'SSDVGG', 'EfficientNet']

@@ -9,7 +9,7 @@ from ..mmdet2_parity import (assert_outputs_close, fixture_arch_patch, load_fixt
                              load_seeded_weights)
 
 CASES = ['swin', 'swin_abs_pos', 'pvt', 'pvtv2', 'csp_darknet', 'csp_darknet_dw', 'darknet',
-         'mobilenet_v2', 'hourglass']
+         'mobilenet_v2', 'hourglass', 'efficientnet', 'efficientnet_edge']
 
 
 @pytest.mark.parametrize('case', CASES)
