@@ -18,6 +18,7 @@ from .deform_roi_pool import (DeformRoIPool, DeformRoIPoolPack, ModulatedDeformR
                               deform_roi_pool)
 from .dropblock import DropBlock
 from .norm import build_norm_layer
+from .normed_predictor import NormedConv2d, NormedLinear, build_linear_layer
 from .modulated_deform_conv import (ModulatedDeformConv2d, ModulatedDeformConv2dPack,
                                     modulated_deform_conv2d)
 from .plugin import build_plugin_layer
@@ -32,3 +33,4 @@ __all__ = ['build_conv_layer', 'build_norm_layer', 'build_plugin_layer', 'Deform
            'NonLocal2d', 'CARAFE', 'CARAFEPack', 'carafe']
 __all__ += ['Scale']
 __all__ += ['DeformRoIPool', 'DeformRoIPoolPack', 'ModulatedDeformRoIPoolPack', 'deform_roi_pool']
+__all__ += ['NormedLinear', 'NormedConv2d', 'build_linear_layer']

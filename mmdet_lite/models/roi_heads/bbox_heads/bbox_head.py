@@ -14,6 +14,7 @@ from torch.nn.modules.utils import _pair
 from ....core import build_bbox_coder, multi_apply, multiclass_nms
 from ....core.bbox.scale_factor import scale_factor_tensor
 from ...builder import HEADS, build_loss
+from ...layers.normed_predictor import build_linear_layer
 from ...losses import accuracy
 from ....core.utils.config import as_config
 from ...utils.results import BBoxTargets, Detections, RoICandidates
@@ -27,10 +28,6 @@ _DEFAULT_LOSS_CLS = dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight
 _DEFAULT_LOSS_BBOX = dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0)
 
 
-def _build_predictor(cfg: dict, in_features: int, out_features: int) -> nn.Module:
-    if cfg.get('type', 'Linear') != 'Linear':
-        raise ValueError(f"predictor cfg {cfg} is unsupported: only type='Linear' is available")
-    return nn.Linear(in_features, out_features)
 
 
 @HEADS.register_module()
@@ -88,11 +85,7 @@ class BBoxHead(BaseModule):
         in_features = in_channels if with_avg_pool else in_channels * self.roi_feat_area
         if with_avg_pool:
             self.avg_pool = nn.AvgPool2d(self.roi_feat_size)
-        if with_cls:
-            self.fc_cls = _build_predictor(self.cls_predictor_cfg, in_features, num_classes + 1)
-        if with_reg:
-            out_dim_reg = 4 if reg_class_agnostic else 4 * num_classes
-            self.fc_reg = _build_predictor(self.reg_predictor_cfg, in_features, out_dim_reg)
+        self._build_predictors(in_features, in_features)
         self.debug_imgs = None
         if init_cfg is None:
             self.init_cfg = []
@@ -100,6 +93,19 @@ class BBoxHead(BaseModule):
                 self.init_cfg.append(dict(type='Normal', std=0.01, override=dict(name='fc_cls')))
             if with_reg:
                 self.init_cfg.append(dict(type='Normal', std=0.001, override=dict(name='fc_reg')))
+
+    def _build_predictors(self, cls_in_features: int, reg_in_features: int) -> None:
+        """``fc_cls`` (``C + 1`` outputs, or what a custom loss asks for: Seesaw's ``C + 2``) and
+        ``fc_reg`` (4 or 4 * C) from the predictor configs."""
+        if self.with_cls:
+            cls_channels = (self.loss_cls.get_cls_channels(self.num_classes)
+                            if self.custom_cls_channels else self.num_classes + 1)
+            self.fc_cls = build_linear_layer(self.cls_predictor_cfg, cls_in_features,
+                                             cls_channels)
+        if self.with_reg:
+            out_dim_reg = 4 if self.reg_class_agnostic else 4 * self.num_classes
+            self.fc_reg = build_linear_layer(self.reg_predictor_cfg, reg_in_features,
+                                             out_dim_reg)
 
     @property
     def custom_cls_channels(self) -> bool:

@@ -99,11 +99,7 @@ class ConvFCBBoxHead(BBoxHead):
                 self.reg_last_dim *= self.roi_feat_area
         self.relu = nn.ReLU(inplace=True)
         # The predictors are rebuilt on the branch widths (re-assignment keeps 2.x's key order).
-        if with_cls:
-            self.fc_cls = nn.Linear(self.cls_last_dim, num_classes + 1)
-        if with_reg:
-            out_dim_reg = 4 if reg_class_agnostic else 4 * num_classes
-            self.fc_reg = nn.Linear(self.reg_last_dim, out_dim_reg)
+        self._build_predictors(self.cls_last_dim, self.reg_last_dim)
         if init_cfg is None:
             self.init_cfg += [dict(type='Xavier', distribution='uniform',
                                    override=[dict(name='shared_fcs'), dict(name='cls_fcs'),

@@ -15,6 +15,7 @@ from torch.nn.modules.utils import _pair
 from ....core.bbox.scale_factor import scale_factor_tensor
 from ....core.mask.mask_target import mask_target
 from ...builder import HEADS, build_loss
+from ...layers.conv import build_conv_layer
 from .mask_paste import paste_masks_grid_sample, paste_masks_torchvision
 
 Tensor = torch.Tensor
@@ -46,7 +47,7 @@ class FCNMaskHead(BaseModule):
         class_agnostic: one mask per RoI instead of one per class.
         upsample_cfg: ``dict(type='deconv'|'nearest'|'bilinear'|None, scale_factor=2)``.
         conv_cfg / norm_cfg: for the ``ConvModule`` convs.
-        predictor_cfg: ``dict(type='Conv')`` (the 1x1 logits conv).
+        predictor_cfg: the 1x1 logits conv (``dict(type='Conv')``, or e.g. ``NormedConv2d``).
         loss_mask: ``CrossEntropyLoss(use_mask=True)``: BCE on the GT class channel.
         mask_paste: 'grid_sample' (mmdet 2.x's pasting) or 'torchvision' (torchvision's
             ``paste_masks_in_image``), used by :meth:`get_seg_masks`.
@@ -78,8 +79,6 @@ class FCNMaskHead(BaseModule):
                              f'supported; use one of {_UPSAMPLE_METHODS}')
         if mask_paste not in _PASTE_MODES:
             raise ValueError(f'FCNMaskHead mask_paste={mask_paste!r}; use one of {_PASTE_MODES}')
-        if predictor_cfg.get('type', 'Conv') not in ('Conv', 'Conv2d'):
-            raise ValueError(f"predictor_cfg {predictor_cfg} unsupported; use dict(type='Conv')")
         self.upsample_cfg = upsample_cfg
         self.num_convs = num_convs
         self.roi_feat_size = _pair(roi_feat_size)
@@ -117,7 +116,8 @@ class FCNMaskHead(BaseModule):
         out_channels = 1 if class_agnostic else num_classes
         logits_in_channel = (conv_out_channels if upsample_method == 'deconv'
                              else upsample_in_channels)
-        self.conv_logits = nn.Conv2d(logits_in_channel, out_channels, 1)
+        self.conv_logits = build_conv_layer(self.predictor_cfg, logits_in_channel, out_channels,
+                                            1)
         self.relu = nn.ReLU(inplace=True)
         self.debug_imgs = None
 
