@@ -196,6 +196,10 @@ class AutoAssignHead(FCOSHead):
                     ious = ious.new_zeros(num_points, num_gt)
                 ious[~inside_mask] = 0
                 ious_list.append(ious)
+            if num_gt == 0:
+                # (mmdet_lite's IoU losses give a scalar zero for empty input, not (0,))
+                reg_loss_list.append(decoded_bbox_preds.new_zeros(num_points, 0))
+                continue
             loss_bbox = self.loss_bbox(decoded_bbox_preds, decoded_targets, weight=None,
                                        reduction_override='none')
             reg_loss_list.append(loss_bbox.reshape(num_points, num_gt))
