@@ -99,7 +99,7 @@ class CocoDataset(CustomDataset):
 
     def _check_annotations(self, ann_file: str, file_cats: Dict[int, str]) -> None:
         """Fail on unknown category ids; log (once) how many tiny boxes will be dropped."""
-        tiny = 0
+        tiny = []
         for ann in self.coco.dataset['annotations']:
             if ann.get('category_id') not in file_cats:
                 raise ValueError(
@@ -111,11 +111,12 @@ class CocoDataset(CustomDataset):
             w, h = ann['bbox'][2:4]
             if ann.get('category_id') in self.cat2label and (w < 1 or h < 1 or
                                                               ann.get('area', 1) <= 0):
-                tiny += 1
+                tiny.append(ann.get('id'))
         if tiny:
-            print_log(f'{self.__class__.__name__}: {tiny} of {len(self.coco.anns)} boxes in '
+            print_log(f'{self.__class__.__name__}: {len(tiny)} of {len(self.coco.anns)} boxes in '
                       f'{ann_file} are narrower or shorter than 1 px (or have area 0) and are '
-                      f'dropped', logger='current')
+                      f'dropped (annotation ids {tiny[:5]}{", ..." if len(tiny) > 5 else ""})',
+                      logger='current')
 
     def get_ann_info(self, idx: int) -> dict:
         img_id = self.data_infos[idx]['id']

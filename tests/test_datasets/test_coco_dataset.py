@@ -84,6 +84,7 @@ def test_tiny_boxes_counted_in_one_log_message(tmp_path, monkeypatch):
     make(tmp_path)
     lines = [m for m in messages if 'narrower' in m]
     assert len(lines) == 1 and '1 of 5 boxes' in lines[0]
+    assert 'annotation ids [4]' in lines[0]
 
 
 def test_polygon_masks_without_poly2mask(tmp_path):
