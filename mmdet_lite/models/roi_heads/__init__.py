@@ -4,7 +4,7 @@ from .htc_roi_head import HybridTaskCascadeRoIHead
 from .mask_scoring_roi_head import MaskScoringRoIHead
 from .bbox_heads import BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
 from .mask_heads import FCNMaskHead, FusedSemanticHead, HTCMaskHead, MaskIoUHead
-from .roi_extractors import BaseRoIExtractor, SingleRoIExtractor
+from .roi_extractors import BaseRoIExtractor, GenericRoIExtractor, SingleRoIExtractor
 from .shared_heads import ResLayer
 from .standard_roi_head import StandardRoIHead
 from .test_mixins import BBoxTestMixin, MaskTestMixin
@@ -17,5 +17,5 @@ __all__ = [
 
 # the R-CNN family of issue 10
 __all__ += ['CascadeRoIHead', 'HybridTaskCascadeRoIHead', 'HTCMaskHead', 'FusedSemanticHead']
-__all__ += ['MaskScoringRoIHead', 'MaskIoUHead']
+__all__ += ['MaskScoringRoIHead', 'MaskIoUHead', 'GenericRoIExtractor']
 __all__ += ['ResLayer']
