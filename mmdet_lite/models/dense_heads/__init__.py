@@ -3,6 +3,7 @@ from .anchor_head import AnchorHead
 from .atss_head import ATSSHead
 from .autoassign_head import AutoAssignHead
 from .base_dense_head import BaseDenseHead
+from .centernet_head import CenterNetHead
 from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
 from .fovea_head import FoveaHead
@@ -23,4 +24,4 @@ from .yolox_head import YOLOXHead
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
            'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead', 'NASFCOSHead',
-           'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead']
+           'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead']

@@ -2,6 +2,7 @@ from .atss import ATSS
 from .autoassign import AutoAssign
 from .base import BaseDetector
 from .cascade_rcnn import CascadeRCNN
+from .centernet import CenterNet
 from .fast_rcnn import FastRCNN
 from .faster_rcnn import FasterRCNN
 from .fcos import FCOS
@@ -25,7 +26,7 @@ from .yolox import YOLOX
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
            'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA', 'PAA', 'YOLOX', 'NASFCOS',
-           'FSAF', 'AutoAssign']
+           'FSAF', 'AutoAssign', 'CenterNet']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

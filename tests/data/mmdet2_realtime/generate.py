@@ -45,8 +45,11 @@ def generate(case: str) -> None:
     weights = lively_weights(model, P.fixture_weights(model), cfg.get('parity_gains', {}))
     model.load_state_dict(weights, strict=True)
     model.eval()
+    meta = P.img_meta()
+    if cfg.get('parity_border') is not None:
+        meta['border'] = np.array(cfg.parity_border, dtype=np.float32)
     with torch.no_grad():
-        result = model.simple_test(P.seeded_image(), [P.img_meta()], rescale=True)[0]
+        result = model.simple_test(P.seeded_image(), [meta], rescale=True)[0]
     out = os.path.join(HERE, f'{case}.npz')
     arrays = P.fixture_arrays(model, result, None)
     np.savez_compressed(out, **arrays)

@@ -114,3 +114,17 @@ def test_ssdlite_overfits_two_synthetic_images(one_thread):
                        smoothl1_beta=1., allowed_border=-1, pos_weight=-1, neg_pos_ratio=3),
         test_cfg=dict(nms_pre=1000, nms=dict(type='nms', iou_threshold=0.45), min_bbox_size=0,
                       score_thr=0.02, max_per_img=200)), iters=100)
+
+
+def test_centernet_overfits_two_synthetic_images(one_thread):
+    # ResNet-18 at quarter width, narrow deconvolutions; no 'border' in the metas (no test-time
+    # RandomCenterCropPad), so boxes are not shifted.
+    _overfit(dict(
+        type='CenterNet',
+        backbone=dict(type='ResNet', depth=18, base_channels=16, norm_eval=False,
+                      norm_cfg=dict(type='BN'), out_indices=(3, )),
+        neck=dict(type='CTResNetNeck', in_channel=128, num_deconv_filters=(64, 32, 32),
+                  num_deconv_kernels=(4, 4, 4), use_dcn=False),
+        bbox_head=dict(type='CenterNetHead', num_classes=2, in_channel=32, feat_channel=32),
+        test_cfg=dict(topk=100, local_maximum_kernel=3, max_per_img=100)),
+        iters=100, lr=2e-3)

@@ -19,7 +19,7 @@ from ._realtime_weights import lively_weights
 
 FIXTURE_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'data',
                        'mmdet2_realtime')
-CASES = ['yolov3', 'yolox', 'yolox_dw', 'ssd_vgg', 'ssdlite']
+CASES = ['yolov3', 'yolox', 'yolox_dw', 'ssd_vgg', 'ssdlite', 'centernet']
 
 
 def _load(case: str) -> dict:
@@ -51,9 +51,13 @@ def test_simple_test_equals_mmdet2(case):
     _load_weights(model, cfg, fixture['checksums'])
     img = P.seeded_image()
     torch.testing.assert_close(P.checksum(img), fixture['img_checksum'], check_dtype=False)
+    meta = P.img_meta()
+    if cfg.get('parity_border') is not None:
+        # CenterNet's test-time RandomCenterCropPad padding (top, bottom, left, right)
+        meta['border'] = np.array(cfg.parity_border, dtype=np.float32)
     model.eval()
     with torch.no_grad():
-        result = model.simple_test(img, [P.img_meta()], rescale=True)[0]
+        result = model.simple_test(img, [meta], rescale=True)[0]
     figures = P.compare_results(result, fixture)
     assert figures['num_dets'] > 0, 'the fixture has no detection to compare'
     assert figures['box_diff'] <= 0.01, figures
