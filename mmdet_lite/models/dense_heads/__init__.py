@@ -4,6 +4,7 @@ from .atss_head import ATSSHead
 from .autoassign_head import AutoAssignHead
 from .base_dense_head import BaseDenseHead
 from .centernet_head import CenterNetHead
+from .ddod_head import DDODHead
 from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
 from .fovea_head import FoveaHead
@@ -24,4 +25,5 @@ from .yolox_head import YOLOXHead
 __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
            'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead', 'NASFCOSHead',
-           'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead']
+           'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead',
+           'DDODHead']

@@ -3,6 +3,7 @@ from .autoassign import AutoAssign
 from .base import BaseDetector
 from .cascade_rcnn import CascadeRCNN
 from .centernet import CenterNet
+from .ddod import DDOD
 from .fast_rcnn import FastRCNN
 from .faster_rcnn import FasterRCNN
 from .fcos import FCOS
@@ -26,7 +27,7 @@ from .yolox import YOLOX
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
            'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA', 'PAA', 'YOLOX', 'NASFCOS',
-           'FSAF', 'AutoAssign', 'CenterNet']
+           'FSAF', 'AutoAssign', 'CenterNet', 'DDOD']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

@@ -101,6 +101,15 @@ FAMILIES = dict(
                                    strides=[8, 16, 32, 64, 128],
                                    loss_bbox=dict(type='GIoULoss', loss_weight=5.0)),
                 None, 50, 0.3),
+    ddod=('DDOD', dict(type='DDODHead', stacked_convs=1, norm_cfg=GN, anchor_generator=ONE_ANCHOR,
+                       bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[.0] * 4,
+                                       target_stds=[0.1, 0.1, 0.2, 0.2]),
+                       loss_cls=dict(type='FocalLoss', use_sigmoid=True, gamma=2.0, alpha=0.25,
+                                     loss_weight=1.0),
+                       loss_bbox=dict(type='GIoULoss', loss_weight=2.0)),
+          dict(assigner=dict(type='ATSSAssigner', topk=9, alpha=0.8),
+               reg_assigner=dict(type='ATSSAssigner', topk=9, alpha=0.5),
+               allowed_border=-1, pos_weight=-1), 50, 0.3),
 )
 
 
