@@ -28,5 +28,6 @@ model = dict(
         smoothl1_beta=1., allowed_border=-1, pos_weight=-1, neg_pos_ratio=3, debug=False),
     test_cfg=dict(nms_pre=1000, nms=dict(type='nms', iou_threshold=0.45), min_bbox_size=0,
                   score_thr=0.02, max_per_img=200))
-# multipliers of the seeded predictor weights (tests/test_models/test_detectors/_realtime_weights.py)
+# multipliers of the seeded predictor weights
+# (tests/test_models/test_detectors/_realtime_weights.py)
 parity_gains = {'cls_convs': 1.5}

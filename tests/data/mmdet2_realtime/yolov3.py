@@ -29,5 +29,6 @@ model = dict(
                                  min_pos_iou=0)),
     test_cfg=dict(nms_pre=1000, min_bbox_size=0, score_thr=0.05, conf_thr=0.005,
                   nms=dict(type='nms', iou_threshold=0.45), max_per_img=100))
-# multipliers of the seeded predictor weights (tests/test_models/test_detectors/_realtime_weights.py)
+# multipliers of the seeded predictor weights
+# (tests/test_models/test_detectors/_realtime_weights.py)
 parity_gains = {'convs_pred': 8}

@@ -10,5 +10,7 @@ model = dict(
     bbox_head=dict(type='YOLOXHead', num_classes=3, in_channels=16, feat_channels=16),
     train_cfg=dict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)),
     test_cfg=dict(score_thr=0.01, nms=dict(type='nms', iou_threshold=0.65)))
-# multipliers of the seeded predictor weights (tests/test_models/test_detectors/_realtime_weights.py)
-parity_gains = {'multi_level_conv_cls': 40, 'multi_level_conv_obj': 200, 'multi_level_conv_reg': 10}
+# multipliers of the seeded predictor weights
+# (tests/test_models/test_detectors/_realtime_weights.py)
+parity_gains = {'multi_level_conv_cls': 40, 'multi_level_conv_obj': 200,
+                'multi_level_conv_reg': 10}
