@@ -23,11 +23,12 @@ from .tood import TOOD
 from .two_stage import TwoStageDetector
 from .vfnet import VFNet
 from .yolo import YOLOV3
+from .yolof import YOLOF
 from .yolox import YOLOX
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
            'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA', 'PAA', 'YOLOX', 'NASFCOS',
-           'FSAF', 'AutoAssign', 'CenterNet', 'DDOD']
+           'FSAF', 'AutoAssign', 'CenterNet', 'DDOD', 'YOLOF']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

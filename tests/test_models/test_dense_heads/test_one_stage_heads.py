@@ -99,9 +99,9 @@ def test_atss_targets_worked_case():
 def test_loss_without_ground_truth(family):
     """An image without boxes: the classification loss pushes every prior to background and the
     box losses are zero but stay in the graph; with a box they are positive."""
-    detector, head, train_cfg, _, _ = FAMILIES[family]
+    detector, head, train_cfg, _, _, *kwargs = FAMILIES[family]
     torch.manual_seed(0)
-    model = tiny_detector(detector, head, train_cfg)
+    model = tiny_detector(detector, head, train_cfg, **(kwargs[0] if kwargs else {}))
     model.init_weights()
     model.train()
     img = torch.randn(1, 3, 64, 64)

@@ -20,15 +20,16 @@ TEST_CFG = dict(nms_pre=1000, min_bbox_size=0, score_thr=0.05,
 
 
 def tiny_detector(detector_type: str, bbox_head: dict, train_cfg: Optional[dict] = None,
-                  test_cfg: Optional[dict] = None, neck: Optional[dict] = None) -> torch.nn.Module:
-    """ResNet-18 at 1/4 width and a 32-channel 5-level FPN (strides 8..128) with ``bbox_head``
-    (in_channels 32, 2 classes)."""
+                  test_cfg: Optional[dict] = None, neck: Optional[dict] = None,
+                  out_indices: Tuple[int, ...] = (0, 1, 2, 3)) -> torch.nn.Module:
+    """ResNet-18 at 1/4 width (stages ``out_indices``) and a 32-channel 5-level FPN (strides
+    8..128), or ``neck``, with ``bbox_head`` (in_channels 32, 2 classes)."""
     if neck is None:
         neck = dict(type='FPN', in_channels=[16, 32, 64, 128], out_channels=32, start_level=1,
                     add_extra_convs='on_output', num_outs=5)
     return build_detector(dict(
         type=detector_type,
-        backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=(0, 1, 2, 3),
+        backbone=dict(type='ResNet', depth=18, base_channels=16, out_indices=out_indices,
                       norm_eval=True, frozen_stages=-1),
         neck=neck,
         bbox_head=dict(dict(num_classes=2, in_channels=32, feat_channels=32), **bbox_head),

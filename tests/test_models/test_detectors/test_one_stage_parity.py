@@ -14,7 +14,7 @@ from .. import mmdet2_detector_parity as P
 
 CASES = ['fcos', 'fcos_imprv', 'atss', 'gfl', 'vfnet', 'tood', 'tood_anchor_based',
          'reppoints', 'reppoints_grid', 'reppoints_partial_minmax',
-         'fovea', 'fovea_align', 'paa', 'nasfcos', 'fsaf', 'free_anchor', 'autoassign', 'ddod']
+         'fovea', 'fovea_align', 'paa', 'nasfcos', 'fsaf', 'free_anchor', 'autoassign', 'ddod', 'yolof']
 
 
 @pytest.mark.parametrize('case', CASES)
