@@ -6,6 +6,7 @@ from .centernet import CenterNet
 from .ddod import DDOD
 from .fast_rcnn import FastRCNN
 from .faster_rcnn import FasterRCNN
+from .trident_faster_rcnn import TridentFasterRCNN
 from .fcos import FCOS
 from .fovea import FOVEA
 from .fsaf import FSAF
@@ -34,3 +35,4 @@ __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 # the R-CNN family of issue 10
 __all__ += ['CascadeRCNN']
 __all__ += ['HybridTaskCascade', 'FastRCNN', 'MaskScoringRCNN']
+__all__ += ['TridentFasterRCNN']

@@ -8,6 +8,7 @@ from .roi_extractors import BaseRoIExtractor, GenericRoIExtractor, SingleRoIExtr
 from .shared_heads import ResLayer
 from .standard_roi_head import StandardRoIHead
 from .test_mixins import BBoxTestMixin, MaskTestMixin
+from .trident_roi_head import TridentRoIHead
 
 __all__ = [
     'BaseRoIHead', 'StandardRoIHead', 'BBoxTestMixin', 'MaskTestMixin', 'BBoxHead',
@@ -19,3 +20,4 @@ __all__ = [
 __all__ += ['CascadeRoIHead', 'HybridTaskCascadeRoIHead', 'HTCMaskHead', 'FusedSemanticHead']
 __all__ += ['MaskScoringRoIHead', 'MaskIoUHead', 'GenericRoIExtractor']
 __all__ += ['ResLayer']
+__all__ += ['TridentRoIHead']

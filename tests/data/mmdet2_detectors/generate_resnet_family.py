@@ -1,5 +1,5 @@
 """Write ``<case>.npz`` for the ResNet-family detector configs of this folder (DCN, grouped DCN,
-ContextBlock, deformable RoI pooling, RegNet, GN everywhere); read by
+ContextBlock, deformable RoI pooling, RegNet, GN everywhere, TridentNet); read by
 tests/test_models/test_detectors/test_resnet_family_detector_parity.py. As generate.py, in the
 oracle's venv, but with a copy of the oracle's shim whose deformable conv / RoI pooling kernels
 are implemented (``MMDET2_SHIM``, default /work/notes/oracle_shim_dcn)::
@@ -15,7 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from generate import generate  # noqa: E402
 
-CASES = dict(faster_rcnn_x50_dconv_gcb_dpool=False, mask_rcnn_regnet_mdconv_gn_all=False)
+CASES = dict(faster_rcnn_x50_dconv_gcb_dpool=False, mask_rcnn_regnet_mdconv_gn_all=False,
+             trident_faster_rcnn=False)
 
 if __name__ == '__main__':
     for name in sys.argv[1:] or list(CASES):
