@@ -4,6 +4,7 @@ from .atss_head import ATSSHead
 from .autoassign_head import AutoAssignHead
 from .base_dense_head import BaseDenseHead
 from .centernet_head import CenterNetHead
+from .corner_head import CornerHead
 from .ddod_head import DDODHead
 from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
@@ -27,4 +28,4 @@ __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHea
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
            'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead', 'NASFCOSHead',
            'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead',
-           'DDODHead', 'YOLOFHead']
+           'DDODHead', 'YOLOFHead', 'CornerHead']

@@ -3,6 +3,7 @@ from .autoassign import AutoAssign
 from .base import BaseDetector
 from .cascade_rcnn import CascadeRCNN
 from .centernet import CenterNet
+from .cornernet import CornerNet
 from .ddod import DDOD
 from .fast_rcnn import FastRCNN
 from .faster_rcnn import FasterRCNN
@@ -29,7 +30,7 @@ from .yolox import YOLOX
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
            'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA', 'PAA', 'YOLOX', 'NASFCOS',
-           'FSAF', 'AutoAssign', 'CenterNet', 'DDOD', 'YOLOF']
+           'FSAF', 'AutoAssign', 'CenterNet', 'DDOD', 'YOLOF', 'CornerNet']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

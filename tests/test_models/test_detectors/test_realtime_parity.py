@@ -19,7 +19,7 @@ from ._realtime_weights import lively_weights
 
 FIXTURE_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'data',
                        'mmdet2_realtime')
-CASES = ['yolov3', 'yolox', 'yolox_dw', 'ssd_vgg', 'ssdlite', 'centernet']
+CASES = ['yolov3', 'yolox', 'yolox_dw', 'ssd_vgg', 'ssdlite', 'centernet', 'cornernet']
 
 
 def _load(case: str) -> dict:
