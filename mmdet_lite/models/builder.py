@@ -1,8 +1,9 @@
 """mmdetection 2.x registry names and builder functions for models."""
 import copy
 import warnings
-from typing import Optional
+from typing import Optional, Sequence, Union
 
+from mmengine.model import Sequential
 from torch import nn
 
 from ..registry import MODELS
@@ -20,7 +21,11 @@ def build_backbone(cfg: dict) -> nn.Module:
     return BACKBONES.build(cfg)
 
 
-def build_neck(cfg: dict) -> nn.Module:
+def build_neck(cfg: Union[dict, Sequence[dict]]) -> nn.Module:
+    """A neck; a list of neck configs is chained in a ``Sequential`` (``neck.0``, ``neck.1``,
+    ...), as mmdetection 2.x builds them."""
+    if isinstance(cfg, (list, tuple)):
+        return Sequential(*(NECKS.build(c) for c in cfg))
     return NECKS.build(cfg)
 
 

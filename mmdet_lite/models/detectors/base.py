@@ -69,7 +69,9 @@ class BaseDetector(BaseModel, metaclass=ABCMeta):
                              "backbone config; set backbone.init_cfg=dict(type='Pretrained', "
                              'checkpoint=...) instead')
         if neck is not None:
-            self.neck = build_neck(copy.deepcopy(dict(neck)))
+            # a list of necks (Libra R-CNN's FPN + BFP) is chained, as 2.x
+            self.neck = build_neck(copy.deepcopy(
+                [dict(n) for n in neck] if isinstance(neck, (list, tuple)) else dict(neck)))
         self.train_cfg = as_config(train_cfg)
         self.test_cfg = as_config(test_cfg)
 
