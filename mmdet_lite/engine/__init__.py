@@ -7,6 +7,7 @@ from .dataset_metric import DatasetMetric
 from .ema_hook import (BaseEMAHook, ExpMomentumEMA, ExpMomentumEMAHook, LinearMomentumEMA,
                        LinearMomentumEMAHook)
 from .evaluation_config import EVAL_HOOK_KEYS, dataset_evaluate_kwargs
+from .iter_based_loop import LiteIterBasedTrainLoop
 from .layer_decay_optimizer_constructor import LearningRateDecayOptimizerConstructor
 from .lr_updater_hook import (CosineAnnealingLrUpdaterHook, CosineRestartLrUpdaterHook,
                               CyclicLrUpdaterHook, ExpLrUpdaterHook,
@@ -45,5 +46,5 @@ __all__ = [
     'LinearMomentumEMA', 'ExpMomentumEMAHook', 'LinearMomentumEMAHook', 'YOLOXModeSwitchHook',
     'SyncNormHook', 'SyncRandomSizeHook', 'CheckInvalidLossHook', 'MemoryProfilerHook',
     'SetEpochInfoHook', 'LearningRateDecayOptimizerConstructor', 'SafeCheckpointHook',
-    'DamagedCheckpointError', 'CheckpointMismatchError'
+    'DamagedCheckpointError', 'CheckpointMismatchError', 'LiteIterBasedTrainLoop'
 ]

@@ -41,7 +41,7 @@ def train_loop(cfg: Config, val_interval: int, val_begin: int,
                     val_interval=val_interval, val_begin=val_begin)
     elif runner_type == 'IterBasedRunner':
         reject_extra_keys('runner', runner_cfg, ('max_iters', ))
-        loop = dict(type='IterBasedTrainLoop', max_iters=runner_cfg['max_iters'],
+        loop = dict(type='LiteIterBasedTrainLoop', max_iters=runner_cfg['max_iters'],
                     val_interval=val_interval, val_begin=val_begin)
     else:
         raise ValueError(f"runner.type={runner_type!r} is not supported; use "

@@ -12,7 +12,7 @@ from mmengine.hooks import Hook
 
 from mmdet_lite.engine import build_runner, load_checkpoint_safely
 from mmdet_lite.registry import HOOKS
-from tests.test_engine.toy import toy_cfg
+from tests.test_engine.toy import ToyDetDataset, toy_cfg
 
 
 @HOOKS.register_module(force=True)
@@ -43,9 +43,13 @@ def _cfg(work_dir: str, **overrides) -> Config:
         **overrides))
 
 
-def _state(runner):
+def _weights(runner):
     model = runner.model.module if hasattr(runner.model, 'module') else runner.model
-    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def _state(runner):
+    weights = _weights(runner)
     optim = runner.optim_wrapper.optimizer.state_dict()
     momenta = {k: v['momentum_buffer'].clone() for k, v in optim['state'].items()}
     hook = [h for h in runner.hooks if isinstance(h, RandomNudgeHook)][0]
@@ -80,3 +84,33 @@ def test_resumed_run_ends_where_the_uninterrupted_one_does(full_run, tmp_path, r
         assert torch.equal(m_full[k], m_res[k]), k
     # save_best compared against the best score of the interrupted part too
     assert osp.exists(osp.join(str(tmp_path / 'resumed'), 'epoch_3.pth'))
+
+
+def test_iter_based_resume_skips_trained_batches_without_loading_them(tmp_path, monkeypatch):
+    loaded = []
+    real_getitem = ToyDetDataset.__getitem__
+
+    def counting_getitem(self, i):
+        loaded.append(i)
+        return real_getitem(self, i)
+
+    monkeypatch.setattr(ToyDetDataset, '__getitem__', counting_getitem)
+
+    def cfg(work_dir, **overrides):  # 10 samples, 2 a batch: 5 batches a pass over the data
+        return Config(toy_cfg(work_dir, runner=dict(type='IterBasedRunner', max_iters=9),
+                              lr_config=dict(policy='step', step=[6], by_epoch=False),
+                              checkpoint_config=dict(interval=7, by_epoch=False), **overrides))
+
+    full = build_runner(cfg(str(tmp_path / 'full')))
+    full.train()
+    full_order = list(loaded)
+    assert len(full_order) == 18
+    loaded.clear()
+    resumed = build_runner(cfg(str(tmp_path / 'resumed'),
+                               resume_from=str(tmp_path / 'full' / 'iter_7.pth')))
+    resumed.train()
+    # iterations 8 and 9 only: the 7 trained batches (one pass and two) were not read again,
+    # and the batches that follow are the uninterrupted run's
+    assert loaded == full_order[14:]
+    w_full, w_res = _weights(full), _weights(resumed)
+    assert all(torch.equal(w_full[k], w_res[k]) for k in w_full)
