@@ -128,3 +128,23 @@ def test_centernet_overfits_two_synthetic_images(one_thread):
         bbox_head=dict(type='CenterNetHead', num_classes=2, in_channel=32, feat_channel=32),
         test_cfg=dict(topk=100, local_maximum_kernel=3, max_per_img=100)),
         iters=100, lr=2e-3)
+
+
+def test_cornernet_overfits_two_synthetic_images(one_thread):
+    # one 2-level hourglass of 16-32 channels; 32 corners of each kind (32 x 32 >= the 1000
+    # pairs decoding keeps); plain NMS.
+    _overfit(dict(
+        type='CornerNet',
+        backbone=dict(type='HourglassNet', downsample_times=2, num_stacks=1,
+                      stage_channels=[16, 16, 32], stage_blocks=[1, 1, 1], feat_channel=16),
+        neck=None,
+        bbox_head=dict(
+            type='CornerHead', num_classes=2, in_channels=16, num_feat_levels=1,
+            corner_emb_channels=1,
+            loss_heatmap=dict(type='GaussianFocalLoss', alpha=2.0, gamma=4.0, loss_weight=1),
+            loss_embedding=dict(type='AssociativeEmbeddingLoss', pull_weight=0.10,
+                                push_weight=0.10),
+            loss_offset=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1)),
+        test_cfg=dict(corner_topk=32, local_maximum_kernel=3, distance_threshold=0.5,
+                      score_thr=0.05, max_per_img=100, nms=dict(type='nms', iou_threshold=0.5))),
+        iters=40, lr=2e-3)
