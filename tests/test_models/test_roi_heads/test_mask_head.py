@@ -72,8 +72,12 @@ def test_layers_names_and_shapes():
     nearest = _head(upsample_cfg=dict(type='nearest', scale_factor=2))
     assert nearest(torch.randn(2, 4, 6, 6)).shape == (2, 3, 12, 12)
     assert _head()(torch.randn(0, 4, 6, 6)).shape == (0, 3, 12, 12)
-    with pytest.raises(ValueError, match='carafe'):
-        _head(upsample_cfg=dict(type='carafe', scale_factor=2))
+    carafe = _head(upsample_cfg=dict(type='carafe', scale_factor=2, up_kernel=3,
+                                     compressed_channels=4))
+    assert 'upsample.content_encoder.weight' in carafe.state_dict()
+    assert carafe(torch.randn(2, 4, 6, 6)).shape == (2, 3, 12, 12)
+    with pytest.raises(ValueError, match='pixel_shuffle'):
+        _head(upsample_cfg=dict(type='pixel_shuffle', scale_factor=2))
     with pytest.raises(ValueError, match='mask_paste'):
         _head(mask_paste='detectron')
 

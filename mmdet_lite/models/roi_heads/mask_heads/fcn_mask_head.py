@@ -15,6 +15,7 @@ from torch.nn.modules.utils import _pair
 from ....core.bbox.scale_factor import scale_factor_tensor
 from ....core.mask.mask_target import mask_target
 from ...builder import HEADS, build_loss
+from ...layers.carafe import CARAFEPack
 from ...layers.conv import build_conv_layer
 from .mask_paste import paste_masks_grid_sample, paste_masks_torchvision
 
@@ -24,7 +25,7 @@ BYTES_PER_FLOAT = 4
 # The pasted masks of one chunk may use at most this much device memory (as mmdet 2.x).
 GPU_MEM_LIMIT = 1024**3
 
-_UPSAMPLE_METHODS = (None, 'deconv', 'nearest', 'bilinear')
+_UPSAMPLE_METHODS = (None, 'deconv', 'nearest', 'bilinear', 'carafe')
 _PASTE_MODES = ('grid_sample', 'torchvision')
 
 
@@ -45,7 +46,8 @@ class FCNMaskHead(BaseModule):
         conv_kernel_size: kernel of the convs.
         num_classes: ``C``; ``conv_logits`` has C channels (1 when ``class_agnostic``).
         class_agnostic: one mask per RoI instead of one per class.
-        upsample_cfg: ``dict(type='deconv'|'nearest'|'bilinear'|None, scale_factor=2)``.
+        upsample_cfg: ``dict(type='deconv'|'nearest'|'bilinear'|'carafe'|None, scale_factor=2)``
+            ('carafe' takes CARAFEPack's arguments too, e.g. ``up_kernel=5``).
         conv_cfg / norm_cfg: for the ``ConvModule`` convs.
         predictor_cfg: the 1x1 logits conv (``dict(type='Conv')``, or e.g. ``NormedConv2d``).
         loss_mask: ``CrossEntropyLoss(use_mask=True)``: BCE on the GT class channel.
@@ -105,6 +107,9 @@ class FCNMaskHead(BaseModule):
         upsample_in_channels = conv_out_channels if num_convs > 0 else in_channels
         if upsample_method is None:
             self.upsample = None
+        elif upsample_method == 'carafe':
+            self.upsample = CARAFEPack(upsample_in_channels, self.scale_factor, **{
+                k: v for k, v in upsample_cfg.items() if k not in ('type', 'scale_factor')})
         elif upsample_method == 'deconv':
             self.upsample = nn.ConvTranspose2d(upsample_in_channels, conv_out_channels,
                                                kernel_size=self.scale_factor,
