@@ -8,10 +8,14 @@ from .corner_head import CornerHead
 from .ddod_head import DDODHead
 from .dense_test_mixins import BBoxTestMixin
 from .fcos_head import FCOSHead
+from .feature_adaption import FeatureAdaption
 from .fovea_head import FoveaHead
 from .free_anchor_retina_head import FreeAnchorRetinaHead
 from .fsaf_head import FSAFHead
+from .ga_retina_head import GARetinaHead
+from .ga_rpn_head import GARPNHead
 from .gfl_head import GFLHead
+from .guided_anchor_head import GuidedAnchorHead
 from .nasfcos_head import NASFCOSHead
 from .paa_head import PAAHead
 from .reppoints_head import RepPointsHead
@@ -28,4 +32,5 @@ __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHea
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
            'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead', 'NASFCOSHead',
            'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead',
-           'DDODHead', 'YOLOFHead', 'CornerHead']
+           'DDODHead', 'YOLOFHead', 'CornerHead', 'FeatureAdaption', 'GuidedAnchorHead',
+           'GARPNHead', 'GARetinaHead']

@@ -17,6 +17,7 @@ from .deform_conv import DeformConv2d, DeformConv2dPack, deform_conv2d
 from .deform_roi_pool import (DeformRoIPool, DeformRoIPoolPack, ModulatedDeformRoIPoolPack,
                               deform_roi_pool)
 from .dropblock import DropBlock
+from .masked_conv import MaskedConv2d, masked_conv2d
 from .norm import build_norm_layer
 from .normed_predictor import NormedConv2d, NormedLinear, build_linear_layer
 from .modulated_deform_conv import (ModulatedDeformConv2d, ModulatedDeformConv2dPack,
@@ -34,3 +35,4 @@ __all__ = ['build_conv_layer', 'build_norm_layer', 'build_plugin_layer', 'Deform
 __all__ += ['Scale']
 __all__ += ['DeformRoIPool', 'DeformRoIPoolPack', 'ModulatedDeformRoIPoolPack', 'deform_roi_pool']
 __all__ += ['NormedLinear', 'NormedConv2d', 'build_linear_layer']
+__all__ += ['MaskedConv2d', 'masked_conv2d']

@@ -133,3 +133,53 @@ class ATSSTargets(NamedTuple):
     bbox_weights_list: List[Tensor]
     num_total_pos: int
     num_total_neg: int
+
+
+class ApproxAnchors(NamedTuple):
+    """Of a batch (guided anchoring's / SABL's ``get_sampled_approxs``): per image, per level,
+    the approximating anchors (P_l * A_a, 4) (``A_a`` = ``approxs_per_octave`` shapes per
+    location, consecutive) and ``inside_flag_list`` (P_l,): a location is inside when any of
+    its approximants is."""
+    approxs_list: List[List[Tensor]]
+    inside_flag_list: List[List[Tensor]]
+
+
+class GuidedAnchors(NamedTuple):
+    """Of a batch (``GuidedAnchorHead.get_anchors``): per image, per level, the squares
+    (P_l, 4), the guided anchors (k_l, 4) predicted from the kept squares' shape branch, and
+    ``loc_mask_list`` (P_l,) bool, the squares kept by the location branch (all in training)."""
+    squares_list: List[List[Tensor]]
+    guided_anchors_list: List[List[Tensor]]
+    loc_mask_list: List[List[Tensor]]
+
+
+class GALocTargets(NamedTuple):
+    """Location-branch targets (``GuidedAnchorHead.ga_loc_targets``): per level ``loc_targets``
+    and ``loc_weights`` (N, 1, H_l, W_l) (1 in the centre region of a GT on its level, weight 1;
+    0 with weight 0 in its ignore region and nearby levels; 0 with weight 0.1 elsewhere) and
+    ``loc_avg_factor`` (the number of locations / 200)."""
+    loc_targets: List[Tensor]
+    loc_weights: List[Tensor]
+    loc_avg_factor: float
+
+
+class ImageGAShapeTargets(NamedTuple):
+    """Of one image (``GuidedAnchorHead._ga_shape_target_single``), over its P squares: the
+    sampled squares ``bbox_anchors`` (P, 4), their GTs ``bbox_gts`` (P, 4), ``bbox_weights``
+    (P, 4) (1 for positives), ``pos_inds`` / ``neg_inds``."""
+    bbox_anchors: Tensor
+    bbox_gts: Tensor
+    bbox_weights: Tensor
+    pos_inds: Tensor
+    neg_inds: Tensor
+
+
+class GAShapeTargets(NamedTuple):
+    """Shape-branch targets of a batch (``GuidedAnchorHead.ga_shape_targets``), per level:
+    ``bbox_anchors_list`` / ``bbox_gts_list`` / ``bbox_weights_list`` (N, P_l, 4), and the
+    positive / negative counts (at least 1 per image)."""
+    bbox_anchors_list: List[Tensor]
+    bbox_gts_list: List[Tensor]
+    bbox_weights_list: List[Tensor]
+    num_total_pos: int
+    num_total_neg: int
