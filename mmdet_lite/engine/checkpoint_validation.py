@@ -22,7 +22,7 @@ from typing import Dict, List, NamedTuple, Optional, Tuple
 
 import torch
 
-from ..checkpoint import UnsafeCheckpointError, load_checkpoint_safely
+from ..checkpoint import UnsafeCheckpointError, load_checkpoint_safely, resolve_checkpoint_path
 
 ZIP_MAGIC = b'PK\x03\x04'
 NUMBERED_CHECKPOINT = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
@@ -72,10 +72,10 @@ def read_checkpoint(path: str, map_location='cpu') -> Dict:
     Raises:
         DamagedCheckpointError: the file is damaged; the message names it and the reason.
         UnsafeCheckpointError: the file needs a global outside the allow-list.
-        FileNotFoundError: no such file.
+        FileNotFoundError: no such file (for a ``torchvision://`` / ``open-mmlab://`` / URL
+            name: where its file is expected).
     """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'checkpoint {path!r} does not exist')
+    path = resolve_checkpoint_path(str(path))  # torchvision://, open-mmlab://, cached URLs
     damage = checkpoint_damage(path)
     if damage is not None:
         raise DamagedCheckpointError(f'checkpoint {path!r} {damage}')

@@ -1,0 +1,83 @@
+"""Resident memory of a training run, every ``--every`` iterations (Linux: /proc/self/statm).
+
+    python tools/analysis_tools/train_memory.py \
+        [--config configs/shapes/retinanet_r18_fpn_shapes.py] [--iters 200]
+        [--every 20] [--num-train 16] [--work-dir /tmp/train_memory]
+
+Runs an IterBasedRunner for ``--iters`` iterations on the built-in shapes data (``--num-train``
+images, so the data loader restarts many times) with ``workers_per_gpu=0`` (all memory in
+this process), then prints the RSS after each ``--every`` iterations and the growth after the
+first ``--every`` (warm-up: allocator pools, lazily built caches).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+from _device import force_cpu_if_asked  # noqa: E402
+
+force_cpu_if_asked()
+
+from mmengine.hooks import Hook  # noqa: E402
+
+from mmdet_lite.apis import load_config  # noqa: E402
+from mmdet_lite.engine import build_runner  # noqa: E402
+from mmdet_lite.registry import HOOKS  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+
+
+@HOOKS.register_module(force=True)
+class RssRecorderHook(Hook):
+    """``(iteration, RSS in MiB)`` every ``every`` train iterations."""
+
+    priority = 'LOWEST'
+
+    def __init__(self, every: int = 20):
+        self.every = every
+        self.records = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if (runner.iter + 1) % self.every == 0:
+            self.records.append((runner.iter + 1, rss_mb()))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--config', default='configs/shapes/retinanet_r18_fpn_shapes.py')
+    parser.add_argument('--iters', type=int, default=200)
+    parser.add_argument('--every', type=int, default=20)
+    parser.add_argument('--num-train', type=int, default=16)
+    parser.add_argument('--work-dir', default='/tmp/train_memory')
+    parser.add_argument('--data-root', default='/tmp/train_memory_data/')
+    args = parser.parse_args()
+    cfg = load_config(args.config)
+    cfg.data.workers_per_gpu = 0
+    for split in ('train', 'val', 'test'):
+        cfg.data[split].data_root = args.data_root
+        cfg.data[split].num_train = args.num_train
+        cfg.data[split].num_val = 4
+    cfg.work_dir = args.work_dir
+    cfg.seed = 0
+    cfg.log_level = 'WARNING'
+    cfg.runner = dict(type='IterBasedRunner', max_iters=args.iters)
+    cfg.lr_config.by_epoch = False
+    cfg.checkpoint_config = dict(interval=args.iters, by_epoch=False)
+    cfg.custom_hooks = [dict(type='RssRecorderHook', every=args.every)]
+    runner = build_runner(cfg, validate=False)
+    runner.train()
+    records = [h for h in runner.hooks if isinstance(h, RssRecorderHook)][0].records
+    print(f'{args.config}: {args.iters} iterations, {args.num_train} images, batch '
+          f'{cfg.data.samples_per_gpu}')
+    for it, mb in records:
+        print(f'iter {it:6d}  RSS {mb:8.1f} MiB')
+    print(f'growth after iteration {records[0][0]}: {records[-1][1] - records[0][1]:+.1f} MiB '
+          f'over {records[-1][0] - records[0][0]} iterations')
+
+
+if __name__ == '__main__':
+    main()
