@@ -6,7 +6,8 @@ Examples (torchvision's files, pair them with RGB ImageNet normalisation)::
         mobilenet_v2-b0353104.pth mobilenet_v2_tv.pth
     # backbone=dict(type='MobileNetV2', init_cfg=dict(type='Pretrained',
     #     checkpoint='mobilenet_v2_tv.pth'))
-    python tools/model_converters/torchvision_backbone2mmdet.py swin swin_t-704ceda3.pth swin_t_tv.pth
+    python tools/model_converters/torchvision_backbone2mmdet.py swin \
+        swin_t-704ceda3.pth swin_t_tv.pth
     # backbone=dict(type='SwinTransformer', convert_weights=True, init_cfg=dict(
     #     type='Pretrained', checkpoint='swin_t_tv.pth'))
 """

@@ -105,7 +105,8 @@ class HRModule(nn.Module):
         return fuse_layers
 
     def forward(self, x: List[Tensor]) -> List[Tensor]:
-        """Per branch b: (N, in_channels[b], H_b, W_b) → (N, num_channels[b] * expansion, H_b, W_b)."""
+        """Per branch b: (N, in_channels[b], H_b, W_b) → (N, num_channels[b] * expansion, H_b,
+        W_b)."""
         x = [branch(feat) for branch, feat in zip(self.branches, x)]
         if self.fuse_layers is None:
             return x

@@ -52,7 +52,8 @@ class MixFFN(nn.Module):
             layers.append(nn.Conv2d(feedforward_channels, feedforward_channels, 3, padding=1,
                                     groups=feedforward_channels))
         # the same Dropout instance twice, as 2.x (indices of later layers depend on it)
-        layers += [build_activation_layer(self.act_cfg), drop, nn.Conv2d(feedforward_channels, embed_dims, 1), drop]
+        layers += [build_activation_layer(self.act_cfg), drop,
+                   nn.Conv2d(feedforward_channels, embed_dims, 1), drop]
         self.layers = nn.Sequential(*layers)
         self.dropout_layer = build_dropout(dropout_layer) if dropout_layer else nn.Identity()
 

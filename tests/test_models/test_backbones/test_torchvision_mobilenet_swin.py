@@ -57,4 +57,5 @@ def test_torchvision_swin_converts_and_computes_the_same(tmp_path):
         want = tv.norm(tv.features(x)).permute(0, 3, 1, 2)
         torch.testing.assert_close(ours(x)[0], want, atol=1e-5, rtol=1e-5)
     assert set(convert_swin_state_dict(tv.state_dict())) >= {
-        'patch_embed.proj.weight', 'layers.3.blocks.1.mlp.fc2.bias', 'layers.2.downsample.norm.bias'}
+        'patch_embed.proj.weight', 'layers.3.blocks.1.mlp.fc2.bias',
+        'layers.2.downsample.norm.bias'}
