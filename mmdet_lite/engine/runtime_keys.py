@@ -22,12 +22,18 @@ RUNTIME_KEYS = frozenset({
     'auto_scale_lr', 'seed', 'deterministic', 'fp16', 'log_level', 'opencv_num_threads',
     'mp_start_method', 'custom_imports', 'gpu_ids', 'device', 'launcher', 'cudnn_benchmark',
     'find_unused_parameters', 'train_cfg', 'test_cfg', 'experiment_name'})
-# helper variables of 2.x config files (datasets, pipelines, model parts) that are no runtime key
+# helper variables of 2.x config files (datasets, pipelines, model parts) that are no runtime
+# key: every top-level name of mmdetection 2.28's own config tree that is not one
 HELPER_KEYS = frozenset({
     'dataset_type', 'data_root', 'img_norm_cfg', 'train_pipeline', 'test_pipeline',
     'val_pipeline', 'classes', 'file_client_args', 'backend_args', 'img_scale', 'norm_cfg',
     'pretrained', 'num_classes', 'albu_train_transforms', 'image_size', 'max_epochs',
-    'num_stages', 'metainfo', 'checkpoint_file'})
+    'num_stages', 'metainfo', 'checkpoint_file', 'interval', 'num_things_classes',
+    'num_stuff_classes', 'conv_cfg', 'input_size', 'embed_multi', 'max_iters',
+    'dynamic_intervals', 'num_proposals', 'head_norm_cfg', 'depths', 'custom_keys', 'min_values',
+    'backbone_norm_multi', 'backbone_embed_multi', 'checkpoint', 'teacher_ckpt',
+    'train_dataset', 'num_last_epochs', 'img_size', 'pad_cfg', 'load_pipeline', 'rpn_weight',
+    'norm_multi', 'CLASSES'})
 MMENGINE_STYLE_KEYS = frozenset({
     'train_dataloader', 'val_dataloader', 'test_dataloader', 'train_cfg', 'val_cfg',
     'optim_wrapper', 'param_scheduler', 'default_hooks', 'val_evaluator', 'test_evaluator',
