@@ -12,6 +12,7 @@ from .fcos import FCOS
 from .fovea import FOVEA
 from .fsaf import FSAF
 from .gfl import GFL
+from .grid_rcnn import GridRCNN
 from .htc import HybridTaskCascade
 from .mask_rcnn import MaskRCNN
 from .mask_scoring_rcnn import MaskScoringRCNN
@@ -35,5 +36,5 @@ __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10
 __all__ += ['CascadeRCNN']
-__all__ += ['HybridTaskCascade', 'FastRCNN', 'MaskScoringRCNN']
+__all__ += ['HybridTaskCascade', 'FastRCNN', 'MaskScoringRCNN', 'GridRCNN']
 __all__ += ['TridentFasterRCNN']

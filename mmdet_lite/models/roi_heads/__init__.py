@@ -1,9 +1,10 @@
 from .base_roi_head import BaseRoIHead
 from .cascade_roi_head import CascadeRoIHead
+from .grid_roi_head import GridRoIHead
 from .htc_roi_head import HybridTaskCascadeRoIHead
 from .mask_scoring_roi_head import MaskScoringRoIHead
 from .bbox_heads import BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
-from .mask_heads import FCNMaskHead, FusedSemanticHead, HTCMaskHead, MaskIoUHead
+from .mask_heads import FCNMaskHead, FusedSemanticHead, GridHead, HTCMaskHead, MaskIoUHead
 from .roi_extractors import BaseRoIExtractor, GenericRoIExtractor, SingleRoIExtractor
 from .shared_heads import ResLayer
 from .standard_roi_head import StandardRoIHead
@@ -19,5 +20,6 @@ __all__ = [
 # the R-CNN family of issue 10
 __all__ += ['CascadeRoIHead', 'HybridTaskCascadeRoIHead', 'HTCMaskHead', 'FusedSemanticHead']
 __all__ += ['MaskScoringRoIHead', 'MaskIoUHead', 'GenericRoIExtractor']
+__all__ += ['GridRoIHead', 'GridHead']
 __all__ += ['ResLayer']
 __all__ += ['TridentRoIHead']

@@ -110,7 +110,8 @@ class StandardRoIHead(BBoxTestMixin, MaskTestMixin, BaseRoIHead):
         losses: Dict[str, Tensor] = dict()
         bbox_results = None
         if self.with_bbox:
-            bbox_results = self._bbox_forward_train(x, sampling_results, gt_bboxes, gt_labels)
+            bbox_results = self._bbox_forward_train(x, sampling_results, gt_bboxes, gt_labels,
+                                                    img_metas)
             losses.update(bbox_results['loss_bbox'])
         if self.with_mask:
             bbox_feats = bbox_results['bbox_feats'] if bbox_results is not None else None
@@ -119,7 +120,10 @@ class StandardRoIHead(BBoxTestMixin, MaskTestMixin, BaseRoIHead):
         return losses
 
     def _bbox_forward_train(self, x: List[Tensor], sampling_results: list,
-                            gt_bboxes: List[Tensor], gt_labels: List[Tensor]) -> dict:
+                            gt_bboxes: List[Tensor], gt_labels: List[Tensor],
+                            img_metas: Optional[List[dict]] = None) -> dict:
+        """Box-branch forward on the sampled RoIs, its targets and ``loss_bbox``
+        (``img_metas``: 2.x's argument, for subclasses such as Grid R-CNN's)."""
         rois = bbox2roi([res.bboxes for res in sampling_results])
         bbox_results = self._bbox_forward(x, rois)
         bbox_targets = self.bbox_head.get_targets(sampling_results, gt_bboxes, gt_labels,

@@ -11,7 +11,7 @@ from mmdet_lite.models import build_detector
 
 from .. import mmdet2_detector_parity as P
 
-CASES = ['cascade_rcnn', 'cascade_mask_rcnn', 'htc', 'fast_rcnn', 'ms_rcnn']
+CASES = ['cascade_rcnn', 'cascade_mask_rcnn', 'htc', 'fast_rcnn', 'ms_rcnn', 'grid_rcnn']
 
 
 @pytest.mark.parametrize('case', CASES)
