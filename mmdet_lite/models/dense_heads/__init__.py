@@ -4,6 +4,7 @@ from .atss_head import ATSSHead
 from .autoassign_head import AutoAssignHead
 from .base_dense_head import BaseDenseHead
 from .centernet_head import CenterNetHead
+from .centripetal_head import CentripetalHead
 from .corner_head import CornerHead
 from .ddod_head import DDODHead
 from .dense_test_mixins import BBoxTestMixin
@@ -33,4 +34,4 @@ __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHea
            'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead', 'NASFCOSHead',
            'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead',
            'DDODHead', 'YOLOFHead', 'CornerHead', 'FeatureAdaption', 'GuidedAnchorHead',
-           'GARPNHead', 'GARetinaHead']
+           'GARPNHead', 'GARetinaHead', 'CentripetalHead']

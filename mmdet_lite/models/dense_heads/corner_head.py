@@ -13,7 +13,7 @@ by at most ``distance_threshold``.
 """
 import copy
 import warnings
-from math import ceil
+from math import ceil, log
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
@@ -39,12 +39,18 @@ class CornerTargets(NamedTuple):
     """Of a batch (``CornerHead.get_targets``): ``topleft_heatmap`` / ``bottomright_heatmap``
     (B, C, H, W) Gaussians at the GT corners; ``topleft_offset`` / ``bottomright_offset``
     (B, 2, H, W) sub-pixel offsets at the corner cells; ``corner_embedding``: per image the
-    list of ``[[top, left], [bottom, right]]`` cells of its boxes (None without embeddings)."""
+    list of ``[[top, left], [bottom, right]]`` cells of its boxes (None without embeddings);
+    CentripetalNet's ``*_guiding_shift`` (corner cell to box centre, output pixels) and
+    ``*_centripetal_shift`` (log of the corner-to-centre distance) (B, 2, H, W), or None."""
     topleft_heatmap: Tensor
     topleft_offset: Tensor
     bottomright_heatmap: Tensor
     bottomright_offset: Tensor
     corner_embedding: Optional[List[list]]
+    topleft_guiding_shift: Optional[Tensor] = None
+    bottomright_guiding_shift: Optional[Tensor] = None
+    topleft_centripetal_shift: Optional[Tensor] = None
+    bottomright_centripetal_shift: Optional[Tensor] = None
 
 
 class BiCornerPool(BaseModule):
@@ -205,10 +211,12 @@ class CornerHead(BaseDenseHead):
 
     def get_targets(self, gt_bboxes: List[Tensor], gt_labels: List[Tensor],
                     feat_shape: Sequence[int], img_shape: Sequence[int],
-                    with_corner_emb: bool = False) -> CornerTargets:
+                    with_corner_emb: bool = False, with_guiding_shift: bool = False,
+                    with_centripetal_shift: bool = False) -> CornerTargets:
         """Targets of the (B, C, H, W) output for boxes in an ``img_shape`` (h, w, ...) input:
         per box a Gaussian of CornerNet's radius (IoU 0.3) at each corner cell in its class
-        channel, the corners' sub-pixel offsets, and (``with_corner_emb``) the corner cells."""
+        channel, the corners' sub-pixel offsets, (``with_corner_emb``) the corner cells and
+        CentripetalNet's guiding / centripetal shifts at the corner cells."""
         batch_size, _, height, width = feat_shape
         img_h, img_w = img_shape[:2]
         width_ratio = float(width / img_w)
@@ -218,6 +226,11 @@ class CornerHead(BaseDenseHead):
         gt_tl_offset = gt_bboxes[-1].new_zeros([batch_size, 2, height, width])
         gt_br_offset = gt_bboxes[-1].new_zeros([batch_size, 2, height, width])
         match = [] if with_corner_emb else None
+        shift_maps = [gt_bboxes[-1].new_zeros([batch_size, 2, height, width])
+                      if flag else None for flag in (with_guiding_shift, with_guiding_shift,
+                                                     with_centripetal_shift,
+                                                     with_centripetal_shift)]
+        tl_guiding, br_guiding, tl_centripetal, br_centripetal = shift_maps
         for batch_id in range(batch_size):
             corner_match = []
             for box_id in range(len(gt_labels[batch_id])):
@@ -242,9 +255,27 @@ class CornerHead(BaseDenseHead):
                 gt_br_offset[batch_id, 1, bottom_idx, right_idx] = scale_bottom - bottom_idx
                 if with_corner_emb:
                     corner_match.append([[top_idx, left_idx], [bottom_idx, right_idx]])
+                scale_center_x = (left + right) / 2.0 * width_ratio
+                scale_center_y = (top + bottom) / 2.0 * height_ratio
+                if with_guiding_shift:
+                    tl_guiding[batch_id, 0, top_idx, left_idx] = scale_center_x - left_idx
+                    tl_guiding[batch_id, 1, top_idx, left_idx] = scale_center_y - top_idx
+                    br_guiding[batch_id, 0, bottom_idx, right_idx] = right_idx - scale_center_x
+                    br_guiding[batch_id, 1, bottom_idx, right_idx] = \
+                        bottom_idx - scale_center_y
+                if with_centripetal_shift:
+                    tl_centripetal[batch_id, 0, top_idx, left_idx] = log(
+                        scale_center_x - scale_left)
+                    tl_centripetal[batch_id, 1, top_idx, left_idx] = log(
+                        scale_center_y - scale_top)
+                    br_centripetal[batch_id, 0, bottom_idx, right_idx] = log(
+                        scale_right - scale_center_x)
+                    br_centripetal[batch_id, 1, bottom_idx, right_idx] = log(
+                        scale_bottom - scale_center_y)
             if with_corner_emb:
                 match.append(corner_match)
-        return CornerTargets(gt_tl_heatmap, gt_tl_offset, gt_br_heatmap, gt_br_offset, match)
+        return CornerTargets(gt_tl_heatmap, gt_tl_offset, gt_br_heatmap, gt_br_offset, match,
+                             tl_guiding, br_guiding, tl_centripetal, br_centripetal)
 
     def loss(self, tl_heats: List[Tensor], br_heats: List[Tensor],
              tl_embs: List[Optional[Tensor]], br_embs: List[Optional[Tensor]],
@@ -311,16 +342,20 @@ class CornerHead(BaseDenseHead):
 
     def _get_bboxes_single(self, tl_heat: Tensor, br_heat: Tensor, tl_off: Tensor,
                            br_off: Tensor, img_meta: dict, tl_emb: Optional[Tensor] = None,
-                           br_emb: Optional[Tensor] = None, rescale: bool = False,
-                           with_nms: bool = True) -> Detections:
+                           br_emb: Optional[Tensor] = None,
+                           tl_centripetal_shift: Optional[Tensor] = None,
+                           br_centripetal_shift: Optional[Tensor] = None,
+                           rescale: bool = False, with_nms: bool = True) -> Detections:
         """Of one image: heat-map logits (1, C, H, W), offsets (1, 2, H, W), embeddings
-        (1, E, H, W)."""
+        (1, E, H, W) or CentripetalNet's centripetal shifts (1, 2, H, W)."""
         if isinstance(img_meta, (list, tuple)):
             img_meta = img_meta[0]
         cfg = self.resolve_test_cfg(None)
         batch_bboxes, batch_scores, batch_clses = self.decode_heatmap(
             tl_heat=tl_heat.sigmoid(), br_heat=br_heat.sigmoid(), tl_off=tl_off,
-            br_off=br_off, tl_emb=tl_emb, br_emb=br_emb, img_meta=img_meta,
+            br_off=br_off, tl_emb=tl_emb, br_emb=br_emb,
+            tl_centripetal_shift=tl_centripetal_shift,
+            br_centripetal_shift=br_centripetal_shift, img_meta=img_meta,
             k=cfg.corner_topk, kernel=cfg.local_maximum_kernel,
             distance_threshold=cfg.distance_threshold)
         if rescale:
@@ -353,20 +388,28 @@ class CornerHead(BaseDenseHead):
 
     def decode_heatmap(self, tl_heat: Tensor, br_heat: Tensor, tl_off: Tensor, br_off: Tensor,
                        tl_emb: Optional[Tensor] = None, br_emb: Optional[Tensor] = None,
+                       tl_centripetal_shift: Optional[Tensor] = None,
+                       br_centripetal_shift: Optional[Tensor] = None,
                        img_meta: Optional[dict] = None, k: int = 100, kernel: int = 3,
                        distance_threshold: float = 0.5,
                        num_dets: int = 1000) -> Tuple[Tensor, Tensor, Tensor]:
         """Pair the k best top-left and bottom-right corners (heat maps after the sigmoid,
         (B, C, H, W)) into k x k candidate boxes in the ``pad_shape`` input frame, shifted
-        back by ``img_meta['border']``'s left/top when present; a pair of different classes,
-        embedding distance above ``distance_threshold`` or non-positive size scores -1.
+        back by ``img_meta['border']``'s left/top when present. A pair of different classes
+        or non-positive size scores -1, and so does one whose corners do not match: by
+        embedding distance above ``distance_threshold`` (CornerNet), or (CentripetalNet) by
+        centres, the corners moved by their centripetal shifts, falling outside the box's
+        central region.
 
         Returns the best ``num_dets`` boxes (B, num_dets, 4), scores (B, num_dets, 1) (the
         two corners' mean) and classes (B, num_dets, 1).
         """
-        if tl_emb is None or br_emb is None:
-            raise ValueError('CornerHead.decode_heatmap pairs corners by their embeddings; '
-                             'set corner_emb_channels > 0')
+        with_embedding = tl_emb is not None and br_emb is not None
+        with_centripetal_shift = (tl_centripetal_shift is not None
+                                  and br_centripetal_shift is not None)
+        if with_embedding == with_centripetal_shift:
+            raise ValueError('CornerHead.decode_heatmap pairs corners by embeddings or by '
+                             'centripetal shifts: give exactly one of the two')
         batch, num_classes, height, width = tl_heat.size()
         if k > num_classes * height * width or k * k < num_dets:
             raise ValueError(f'CornerHead: corner_topk={k} must be at most the heat map size '
@@ -384,30 +427,72 @@ class CornerHead(BaseDenseHead):
         br_xs = br_xs.view(batch, 1, k).repeat(1, k, 1)
         tl_off = transpose_and_gather_feat(tl_off, tl_inds).view(batch, k, 1, 2)
         br_off = transpose_and_gather_feat(br_off, br_inds).view(batch, 1, k, 2)
-        tl_xs = (tl_xs + tl_off[..., 0]) * (inp_w / width)
-        tl_ys = (tl_ys + tl_off[..., 1]) * (inp_h / height)
-        br_xs = (br_xs + br_off[..., 0]) * (inp_w / width)
-        br_ys = (br_ys + br_off[..., 1]) * (inp_h / height)
+        tl_xs = tl_xs + tl_off[..., 0]
+        tl_ys = tl_ys + tl_off[..., 1]
+        br_xs = br_xs + br_off[..., 0]
+        br_ys = br_ys + br_off[..., 1]
+        x_scale, y_scale = inp_w / width, inp_h / height
+        x_off, y_off = 0, 0
         if 'border' in img_meta:
             # border = (top, bottom, left, right) of a test-time RandomCenterCropPad
             x_off, y_off = img_meta['border'][2], img_meta['border'][0]
-            tl_xs, tl_ys = tl_xs - x_off, tl_ys - y_off
-            br_xs, br_ys = br_xs - x_off, br_ys - y_off
+        if with_centripetal_shift:
+            tl_shift = transpose_and_gather_feat(tl_centripetal_shift, tl_inds).view(
+                batch, k, 1, 2).exp()
+            br_shift = transpose_and_gather_feat(br_centripetal_shift, br_inds).view(
+                batch, 1, k, 2).exp()
+            ct_bboxes = torch.stack(((tl_xs + tl_shift[..., 0]) * x_scale - x_off,
+                                     (tl_ys + tl_shift[..., 1]) * y_scale - y_off,
+                                     (br_xs - br_shift[..., 0]) * x_scale - x_off,
+                                     (br_ys - br_shift[..., 1]) * y_scale - y_off), dim=3)
+            ct_bboxes = ct_bboxes * ct_bboxes.gt(0.0).type_as(ct_bboxes)
+        tl_xs = tl_xs * x_scale - x_off
+        tl_ys = tl_ys * y_scale - y_off
+        br_xs = br_xs * x_scale - x_off
+        br_ys = br_ys * y_scale - y_off
         zeros = tl_xs.new_zeros(*tl_xs.size())
         tl_xs = torch.where(tl_xs > 0.0, tl_xs, zeros)
         tl_ys = torch.where(tl_ys > 0.0, tl_ys, zeros)
         br_xs = torch.where(br_xs > 0.0, br_xs, zeros)
         br_ys = torch.where(br_ys > 0.0, br_ys, zeros)
         bboxes = torch.stack((tl_xs, tl_ys, br_xs, br_ys), dim=3)
-        tl_emb = transpose_and_gather_feat(tl_emb, tl_inds).view(batch, k, 1)
-        br_emb = transpose_and_gather_feat(br_emb, br_inds).view(batch, 1, k)
-        dists = torch.abs(tl_emb - br_emb)
+        if with_centripetal_shift:
+            # the central region: the box scaled by mu about its centre (larger mu for
+            # small boxes); both shifted corners must fall strictly inside it
+            area_bboxes = ((br_xs - tl_xs) * (br_ys - tl_ys)).abs()
+            mu = torch.ones_like(area_bboxes) / 2.4
+            mu[area_bboxes > 3500] = 1 / 2.1
+            center_x = (bboxes[..., 0] + bboxes[..., 2]) / 2
+            center_y = (bboxes[..., 1] + bboxes[..., 3]) / 2
+            half_w = mu * (bboxes[..., 2] - bboxes[..., 0]) / 2
+            half_h = mu * (bboxes[..., 3] - bboxes[..., 1]) / 2
+            rcentral = torch.stack((center_x - half_w, center_y - half_h, center_x + half_w,
+                                    center_y + half_h), dim=3)
+            area_ct = ((ct_bboxes[..., 2] - ct_bboxes[..., 0])
+                       * (ct_bboxes[..., 3] - ct_bboxes[..., 1])).abs()
+            area_rcentral = ((rcentral[..., 2] - rcentral[..., 0])
+                             * (rcentral[..., 3] - rcentral[..., 1])).abs()
+            dists = area_ct / area_rcentral
+            outside = ((ct_bboxes[..., 0] <= rcentral[..., 0])
+                       | (ct_bboxes[..., 0] >= rcentral[..., 2])
+                       | (ct_bboxes[..., 1] <= rcentral[..., 1])
+                       | (ct_bboxes[..., 1] >= rcentral[..., 3])
+                       | (ct_bboxes[..., 2] <= rcentral[..., 0])
+                       | (ct_bboxes[..., 2] >= rcentral[..., 2])
+                       | (ct_bboxes[..., 3] <= rcentral[..., 1])
+                       | (ct_bboxes[..., 3] >= rcentral[..., 3]))
+        else:
+            tl_emb = transpose_and_gather_feat(tl_emb, tl_inds).view(batch, k, 1)
+            br_emb = transpose_and_gather_feat(br_emb, br_inds).view(batch, 1, k)
+            dists = torch.abs(tl_emb - br_emb)
         scores = (tl_scores.view(batch, k, 1).repeat(1, 1, k)
                   + br_scores.view(batch, 1, k).repeat(1, k, 1)) / 2
         tl_clses = tl_clses.view(batch, k, 1).repeat(1, 1, k)
         br_clses = br_clses.view(batch, 1, k).repeat(1, k, 1)
         invalid = ((tl_clses != br_clses) | (dists > distance_threshold) | (br_xs <= tl_xs)
                    | (br_ys <= tl_ys))
+        if with_centripetal_shift:
+            invalid = invalid | outside
         scores = torch.where(invalid, -torch.ones_like(scores), scores)
         scores, inds = torch.topk(scores.view(batch, -1), num_dets)
         bboxes = gather_feat(bboxes.view(batch, -1, 4), inds)

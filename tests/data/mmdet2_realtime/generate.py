@@ -7,6 +7,9 @@ A development tool, not run by the tests: it needs mmdetection 2.28 in its own v
 
     /tmp/mmdet2_venv/bin/python tests/data/mmdet2_realtime/generate.py [CASE ...]
 
+``centripetalnet`` has deformable convs: run it with the shim copy that has DCN kernels,
+``MMDET2_SHIM=/work/notes/oracle_shim_dcn`` (helper B1's, torchvision's deform_conv2d).
+
 Weights, input image and meta come from tests/test_models/mmdet2_detector_parity.py (seeded
 weights, with the predictor gains ``parity_gains`` of each config applied by
 tests/test_models/test_detectors/_realtime_weights.py), the same functions the test calls; the

@@ -111,3 +111,48 @@ def test_too_few_corners_is_an_error():
     head = _head(corner_topk=4)
     with pytest.raises(ValueError, match='corner_topk'):
         head.get_bboxes(*_one_pair_outputs(), img_metas=make_metas(img_shape=(32, 32)))
+
+
+def _centripetal_head():
+    torch.manual_seed(0)
+    head = build_head(dict(type='CentripetalHead', num_classes=2, in_channels=4,
+                           num_feat_levels=1, corner_emb_channels=0,
+                           test_cfg=dict(corner_topk=32, local_maximum_kernel=3,
+                                         distance_threshold=0.5, score_thr=0.05,
+                                         max_per_img=10,
+                                         nms=dict(type='nms', iou_threshold=0.5))))
+    head.init_weights()
+    return head
+
+
+def test_centripetal_targets_of_one_box():
+    # box [4, 6, 22, 18] on an 8 x 8 map of a 32 x 32 input: centre (3.25, 3.0), corners
+    # (1.0, 1.5) in cell (1, 1) and (5.5, 4.5) in cell (5, 4)
+    head = _centripetal_head()
+    t = head.get_targets([torch.tensor([[4., 6., 22., 18.]])], [torch.tensor([0])],
+                         (1, 2, 8, 8), (32, 32, 3), with_guiding_shift=True,
+                         with_centripetal_shift=True)
+    torch.testing.assert_close(t.topleft_guiding_shift[0, :, 1, 1], torch.tensor([2.25, 2.]))
+    torch.testing.assert_close(t.bottomright_guiding_shift[0, :, 4, 5], torch.tensor([1.75, 1.]))
+    torch.testing.assert_close(t.topleft_centripetal_shift[0, :, 1, 1],
+                               torch.tensor([2.25, 1.5]).log())
+    torch.testing.assert_close(t.bottomright_centripetal_shift[0, :, 4, 5],
+                               torch.tensor([2.25, 1.5]).log())
+
+
+def test_centripetal_losses_with_and_without_gt():
+    head = _centripetal_head()
+    outs = head([torch.randn(1, 4, 8, 8)])
+    assert len(outs) == 8
+    losses = head.loss(*outs, [torch.zeros(0, 4)], [torch.zeros(0, dtype=torch.long)],
+                       make_metas(img_shape=(32, 32)))
+    assert losses['det_loss'][0].item() > 0
+    for key in ('off_loss', 'guiding_loss', 'centripetal_loss'):
+        assert losses[key][0].item() == 0, key
+    losses = head.loss(*outs, [torch.tensor([[4., 6., 22., 18.]])], [torch.tensor([1])],
+                       make_metas(img_shape=(32, 32)))
+    assert all(v[0].item() > 0 for v in losses.values())
+    sum(v[0] for v in losses.values()).backward()
+    assert head.tl_feat_adaption[0].weight.grad is not None
+    (dets, labels), = head.get_bboxes(*outs, img_metas=make_metas(img_shape=(32, 32)))
+    assert dets.shape[1] == 5 and len(dets) == len(labels)

@@ -19,7 +19,8 @@ from ._realtime_weights import lively_weights
 
 FIXTURE_DIR = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'data',
                        'mmdet2_realtime')
-CASES = ['yolov3', 'yolox', 'yolox_dw', 'ssd_vgg', 'ssdlite', 'centernet', 'cornernet']
+CASES = ['yolov3', 'yolox', 'yolox_dw', 'ssd_vgg', 'ssdlite', 'centernet', 'cornernet',
+         'centripetalnet']
 
 
 def _load(case: str) -> dict:
