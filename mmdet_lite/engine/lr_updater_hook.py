@@ -201,7 +201,7 @@ class StepLrUpdaterHook(LrUpdaterHook):
     """``policy='step'``: multiply by ``gamma`` at each of ``step`` (an int: every ``step``),
     never below ``min_lr``."""
 
-    def __init__(self, step: Union[int, List[int]] = None, gamma: float = 0.1,
+    def __init__(self, step: Union[int, List[int], None] = None, gamma: float = 0.1,
                  min_lr: Optional[float] = None, **kwargs) -> None:
         check_step(step, 'lr_config')
         self.step = step
@@ -330,9 +330,9 @@ class CosineRestartLrUpdaterHook(_TargetLrMixin, LrUpdaterHook):
     """``policy='CosineRestart'``: cosine annealing within each of ``periods``
     (epochs/iterations); period ``i`` starts from ``restart_weights[i]`` of the amplitude."""
 
-    def __init__(self, periods: List[int] = None, restart_weights: List[float] = (1, ),
-                 min_lr: Optional[float] = None, min_lr_ratio: Optional[float] = None,
-                 **kwargs) -> None:
+    def __init__(self, periods: Optional[List[int]] = None,
+                 restart_weights: Sequence[float] = (1, ), min_lr: Optional[float] = None,
+                 min_lr_ratio: Optional[float] = None, **kwargs) -> None:
         check_target("lr_config (policy='CosineRestart')", min_lr, min_lr_ratio)
         if not periods:
             raise ValueError("lr_config.periods is required with policy='CosineRestart', "

@@ -124,7 +124,7 @@ class StepMomentumUpdaterHook(MomentumUpdaterHook):
     """``policy='step'``: multiply by ``gamma`` at each of ``step``, floored at
     ``min_momentum``."""
 
-    def __init__(self, step: Union[int, List[int]] = None, gamma: float = 0.5,
+    def __init__(self, step: Union[int, List[int], None] = None, gamma: float = 0.5,
                  min_momentum: Optional[float] = None, **kwargs) -> None:
         check_step(step, 'momentum_config')
         self.step = step
