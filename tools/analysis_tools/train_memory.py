@@ -44,6 +44,7 @@ class RssRecorderHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
         if (runner.iter + 1) % self.every == 0:
             self.records.append((runner.iter + 1, rss_mb()))
+            print(f'iter {runner.iter + 1:6d}  RSS {self.records[-1][1]:8.1f} MiB', flush=True)
 
 
 def main():
@@ -73,8 +74,6 @@ def main():
     records = [h for h in runner.hooks if isinstance(h, RssRecorderHook)][0].records
     print(f'{args.config}: {args.iters} iterations, {args.num_train} images, batch '
           f'{cfg.data.samples_per_gpu}')
-    for it, mb in records:
-        print(f'iter {it:6d}  RSS {mb:8.1f} MiB')
     print(f'growth after iteration {records[0][0]}: {records[-1][1] - records[0][1]:+.1f} MiB '
           f'over {records[-1][0] - records[0][0]} iterations')
 
