@@ -1,9 +1,13 @@
 from .base_roi_head import BaseRoIHead
 from .cascade_roi_head import CascadeRoIHead
 from .grid_roi_head import GridRoIHead
+from .double_roi_head import DoubleHeadRoIHead
+from .dynamic_roi_head import DynamicRoIHead
 from .htc_roi_head import HybridTaskCascadeRoIHead
 from .mask_scoring_roi_head import MaskScoringRoIHead
-from .bbox_heads import BBoxHead, ConvFCBBoxHead, Shared2FCBBoxHead, Shared4Conv1FCBBoxHead
+from .pisa_roi_head import PISARoIHead
+from .bbox_heads import (BBoxHead, ConvFCBBoxHead, DoubleConvFCBBoxHead, Shared2FCBBoxHead,
+                         Shared4Conv1FCBBoxHead)
 from .mask_heads import FCNMaskHead, FusedSemanticHead, GridHead, HTCMaskHead, MaskIoUHead
 from .roi_extractors import BaseRoIExtractor, GenericRoIExtractor, SingleRoIExtractor
 from .shared_heads import ResLayer
@@ -20,6 +24,7 @@ __all__ = [
 # the R-CNN family of issue 10
 __all__ += ['CascadeRoIHead', 'HybridTaskCascadeRoIHead', 'HTCMaskHead', 'FusedSemanticHead']
 __all__ += ['MaskScoringRoIHead', 'MaskIoUHead', 'GenericRoIExtractor']
-__all__ += ['GridRoIHead', 'GridHead']
+__all__ += ['GridRoIHead', 'GridHead', 'PISARoIHead']
+__all__ += ['DoubleHeadRoIHead', 'DoubleConvFCBBoxHead', 'DynamicRoIHead']
 __all__ += ['ResLayer']
 __all__ += ['TridentRoIHead']

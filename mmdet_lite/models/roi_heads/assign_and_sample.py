@@ -3,11 +3,11 @@ then sample positives and negatives (GTs added as proposals when the sampler say
 
 Shapes: ``N`` images, ``K_i`` proposals of image i, ``G_i`` GT boxes of image i.
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from torch import Tensor
 
-from ...core import SamplingResult
+from ...core import AssignResult, SamplingResult
 
 
 def assign_and_sample(assigner, sampler, x: Sequence[Tensor], proposal_list: Sequence[Tensor],
@@ -24,10 +24,20 @@ def assign_and_sample(assigner, sampler, x: Sequence[Tensor], proposal_list: Seq
     num_imgs = len(proposal_list)
     if gt_bboxes_ignore is None:
         gt_bboxes_ignore = [None] * num_imgs
-    results = []
-    for i in range(num_imgs):
-        assign_result = assigner.assign(proposal_list[i], gt_bboxes[i], gt_bboxes_ignore[i],
-                                        gt_labels[i])
-        results.append(sampler.sample(assign_result, proposal_list[i], gt_bboxes[i],
-                                      gt_labels[i], feats=[lvl_feat[i][None] for lvl_feat in x]))
-    return results
+    return [assign_and_sample_single(assigner, sampler, [lvl_feat[i][None] for lvl_feat in x],
+                                     proposal_list[i], gt_bboxes[i], gt_labels[i],
+                                     gt_bboxes_ignore[i])[1]
+            for i in range(num_imgs)]
+
+
+def assign_and_sample_single(assigner, sampler, feats: Sequence[Tensor], proposals: Tensor,
+                             gt_bboxes: Tensor, gt_labels: Tensor,
+                             gt_bboxes_ignore: Optional[Tensor] = None
+                             ) -> Tuple[AssignResult, SamplingResult]:
+    """Of one image: the ``AssignResult`` of ``proposals`` (K, 4 or 5) and the sampler's result.
+
+    ``feats`` are the image's own levels (1, C, H_l, W_l).
+    """
+    assign_result = assigner.assign(proposals, gt_bboxes, gt_bboxes_ignore, gt_labels)
+    return assign_result, sampler.sample(assign_result, proposals, gt_bboxes, gt_labels,
+                                         feats=list(feats))

@@ -103,9 +103,8 @@ class StandardRoIHead(BBoxTestMixin, MaskTestMixin, BaseRoIHead):
         if self.with_mask and gt_masks is None:
             raise ValueError('the RoI head has a mask head but no gt_masks were given; load '
                              'annotations with with_mask=True and Collect gt_masks')
-        sampling_results = assign_and_sample(self.bbox_assigner, self.bbox_sampler, x,
-                                             proposal_list, gt_bboxes, gt_labels,
-                                             gt_bboxes_ignore)
+        sampling_results = self._assign_and_sample(x, proposal_list, gt_bboxes, gt_labels,
+                                                   gt_bboxes_ignore)
 
         losses: Dict[str, Tensor] = dict()
         bbox_results = None
@@ -118,6 +117,14 @@ class StandardRoIHead(BBoxTestMixin, MaskTestMixin, BaseRoIHead):
             mask_results = self._mask_forward_train(x, sampling_results, bbox_feats, gt_masks)
             losses.update(mask_results['loss_mask'])
         return losses
+
+    def _assign_and_sample(self, x: List[Tensor], proposal_list: List[Tensor],
+                           gt_bboxes: List[Tensor], gt_labels: List[Tensor],
+                           gt_bboxes_ignore: Optional[List[Tensor]]) -> list:
+        """Per image, the ``SamplingResult`` of its proposals (a hook for heads that watch
+        the assignment, e.g. Dynamic R-CNN's)."""
+        return assign_and_sample(self.bbox_assigner, self.bbox_sampler, x, proposal_list,
+                                 gt_bboxes, gt_labels, gt_bboxes_ignore)
 
     def _bbox_forward_train(self, x: List[Tensor], sampling_results: list,
                             gt_bboxes: List[Tensor], gt_labels: List[Tensor],

@@ -11,7 +11,8 @@ from mmdet_lite.models import build_detector
 
 from .. import mmdet2_detector_parity as P
 
-CASES = ['cascade_rcnn', 'cascade_mask_rcnn', 'htc', 'fast_rcnn', 'ms_rcnn', 'grid_rcnn']
+CASES = ['cascade_rcnn', 'cascade_mask_rcnn', 'htc', 'fast_rcnn', 'ms_rcnn', 'grid_rcnn',
+         'double_heads']
 
 
 @pytest.mark.parametrize('case', CASES)
