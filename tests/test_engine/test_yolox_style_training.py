@@ -2,8 +2,8 @@
 LR policy, EMA, mode switch, SyncNormHook, dynamic evaluation intervals) trains 2 epochs through
 tools/train.py on generated shapes images.
 
-The model is a RetinaNet with a ResNet-18 at 1/8 width (no YOLOX head in mmdet_lite yet); the
-runtime part of the config is yolox_s_8x8_300e_coco.py's, shrunk to 2 epochs of 2 iterations.
+The model is YOLOX-s at 1/8 width on 64 x 64 images; the data and runtime parts are
+yolox_s_8x8_300e_coco.py's, shrunk to 4 generated images and 2 epochs of 2 iterations.
 """
 import importlib.util
 import json
@@ -22,20 +22,13 @@ CONFIG = '''
 _base_ = [{repo!r} + '/configs/_base_/default_runtime.py']
 custom_imports = dict(imports=['tests.test_engine.toy'], allow_failed_imports=False)
 img_scale = (64, 64)
-img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
-model = dict(
-    type='RetinaNet',
-    backbone=dict(type='ResNet', depth=18, base_channels=8, out_indices=(0, 1, 2, 3),
-                  init_cfg=None),
-    neck=dict(type='FPN', in_channels=[8, 16, 32, 64], out_channels=16, start_level=1,
-              add_extra_convs='on_input', num_outs=5),
-    bbox_head=dict(type='RetinaHead', num_classes=4, in_channels=16, stacked_convs=1,
-                   feat_channels=16),
-    train_cfg=dict(assigner=dict(type='MaxIoUAssigner', pos_iou_thr=0.5, neg_iou_thr=0.4,
-                                 min_pos_iou=0, ignore_iof_thr=-1),
-                   allowed_border=-1, pos_weight=-1, debug=False),
-    test_cfg=dict(nms_pre=100, min_bbox_size=0, score_thr=0.05,
-                  nms=dict(type='nms', iou_threshold=0.6), max_per_img=20))
+model = dict(  # yolox_s at widen_factor 0.125 (tests/data/mmdet2_realtime/yolox.py), 64 px
+    type='YOLOX', input_size=img_scale, random_size_range=(2, 2), random_size_interval=10,
+    backbone=dict(type='CSPDarknet', deepen_factor=0.33, widen_factor=0.125),
+    neck=dict(type='YOLOXPAFPN', in_channels=[32, 64, 128], out_channels=16, num_csp_blocks=1),
+    bbox_head=dict(type='YOLOXHead', num_classes=4, in_channels=16, feat_channels=16),
+    train_cfg=dict(assigner=dict(type='SimOTAAssigner', center_radius=2.5)),
+    test_cfg=dict(score_thr=0.01, nms=dict(type='nms', iou_threshold=0.65)))
 data_root = {data_root!r}
 _shapes = dict(type='ShapesDataset', data_root=data_root, num_train=4, num_val=2, img_size=64)
 train_pipeline = [
@@ -44,7 +37,6 @@ train_pipeline = [
          border=(-img_scale[0] // 2, -img_scale[1] // 2)),
     dict(type='MixUp', img_scale=img_scale, ratio_range=(0.8, 1.6), pad_val=114.0),
     dict(type='YOLOXHSVRandomAug'),
-    dict(type='Normalize', **img_norm_cfg),  # (YOLOX has none; the RetinaNet here needs it)
     dict(type='RandomFlip', flip_ratio=0.5),
     dict(type='Resize', img_scale=img_scale, keep_ratio=True),
     dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
@@ -56,7 +48,6 @@ test_pipeline = [
     dict(type='MultiScaleFlipAug', img_scale=img_scale, flip=False, transforms=[
         dict(type='Resize', keep_ratio=True),
         dict(type='RandomFlip'),
-        dict(type='Normalize', **img_norm_cfg),
         dict(type='Pad', pad_to_square=True, pad_val=dict(img=(114.0, 114.0, 114.0))),
         dict(type='DefaultFormatBundle'),
         dict(type='Collect', keys=['img'])])]
@@ -106,14 +97,14 @@ def test_yolox_style_config_trains_two_epochs(tmp_path):
     train.main([str(config), '--work-dir', work_dir])
 
     # Mosaic, RandomAffine and MixUp ran for each of the 4 images in epoch 1, never in epoch 2;
-    # the L1 switch is on from epoch 2
+    # the L1 switch is on from epoch 2 and the L1 loss is logged from then on
     epochs = json.load(open(spy))
     assert len(epochs) == 2
     first, second = epochs
     for name in ('Mosaic', 'RandomAffine', 'MixUp'):
         assert first['counts'][name] == 4 and name not in second['counts']
     assert first['counts']['Resize'] >= 4 and second['counts']['Resize'] >= 4
-    assert first['skip_type_keys'] is None and first['use_l1'] is None
+    assert first['skip_type_keys'] is None and first['use_l1'] is False
     assert second['skip_type_keys'] == ['Mosaic', 'RandomAffine', 'MixUp']
     assert second['use_l1'] is True
 
@@ -123,7 +114,9 @@ def test_yolox_style_config_trains_two_epochs(tmp_path):
              if osp.isdir(osp.join(work_dir, p))][0]
     with open(osp.join(work_dir, stamp, 'vis_data', 'scalars.json')) as f:
         rows = [json.loads(line) for line in f]
-    lrs = [r['lr'] for r in rows if 'lr' in r]
+    train_rows = [r for r in rows if 'lr' in r]
+    assert ['loss_l1' in r for r in train_rows] == [False, False, True, True]
+    lrs = [r['lr'] for r in train_rows]
     assert lrs == pytest.approx([0.01 * (1 / 2)**2, 0.01, 0.0005 + 0.0095 / 2, 0.0005])
     # dynamic_intervals=[(1, 1)] evaluates after epochs 1 and 2 although interval=2
     assert len([r for r in rows if 'coco/bbox_mAP' in r or 'bbox_mAP' in r]) == 2
@@ -135,5 +128,5 @@ def test_yolox_style_config_trains_two_epochs(tmp_path):
     state = ckpt['state_dict']
     raw = {k[len('module.'):]: v for k, v in ema.items() if k.startswith('module.')}
     assert set(raw) == set(state)
-    name = 'bbox_head.retina_cls.weight'
+    name = 'bbox_head.multi_level_conv_cls.0.weight'
     assert not torch.equal(raw[name], state[name])
