@@ -1,11 +1,12 @@
 from .csp_darknet import CSPDarknet
+from .darknet import Darknet
 from .detectors_resnet import DetectoRS_ResNet
 from .detectors_resnext import DetectoRS_ResNeXt
 from .efficientnet import EfficientNet
 from .hourglass import HourglassNet
 from .hrnet import HRNet
-from .pvt import PyramidVisionTransformer
-from .pvt import PyramidVisionTransformerV2
+from .mobilenet_v2 import MobileNetV2
+from .pvt import PyramidVisionTransformer, PyramidVisionTransformerV2
 from .regnet import RegNet
 from .res2net import Res2Net
 from .resnest import ResNeSt
@@ -18,5 +19,5 @@ from .trident_resnet import TridentResNet
 
 __all__ = ['ResNet', 'ResNetV1d', 'ResNeXt', 'RegNet', 'Res2Net', 'ResNeSt', 'DetectoRS_ResNet',
            'DetectoRS_ResNeXt', 'TridentResNet', 'HRNet', 'SwinTransformer',
-           'PyramidVisionTransformer', 'PyramidVisionTransformerV2', 'CSPDarknet', 'HourglassNet',
-           'SSDVGG', 'EfficientNet']
+           'PyramidVisionTransformer', 'PyramidVisionTransformerV2', 'CSPDarknet', 'Darknet',
+           'MobileNetV2', 'HourglassNet', 'EfficientNet', 'SSDVGG']
