@@ -8,47 +8,21 @@ GA-RetinaNet some 40 iterations before its classifier starts learning.
 """
 import copy
 
-import numpy as np
 import torch
 from mmengine.config import Config
-from torchvision.ops import box_iou
-
-from mmdet_lite.models import build_detector
 
 from . import _two_stage_utils as two_stage
 from . import one_stage_learning as one_stage
+from . import rpn_learning as rpn
 from .test_retinanet_learning import BOXES, LABELS, _images, _metas
-
-
-def _overfit(model, imgs, metas, iters, lr, **gt):
-    """Adam with a cosine-annealed rate and 2.x's GA configs' gradient clipping (max norm 35);
-    returns the log values of every iteration."""
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, iters)
-    history = []
-    model.train()
-    for _ in range(iters):
-        total, log_vars = model.parse_losses(model(imgs, metas, mode='loss', **gt))
-        optimizer.zero_grad()
-        total.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=35)
-        optimizer.step()
-        scheduler.step()
-        history.append({k: v.item() for k, v in log_vars.items()})
-    return history
 
 
 def test_ga_rpn_overfits_two_synthetic_images(one_thread):
     torch.manual_seed(0)
-    cfg = copy.deepcopy(Config.fromfile('configs/ga_rpn_r50_fpn_1x.py').model.to_dict())
-    cfg['backbone'] = dict(type='ResNet', depth=18, base_channels=16, out_indices=(0, 1, 2, 3),
-                           frozen_stages=-1, norm_eval=False)
-    cfg['neck'].update(in_channels=[16, 32, 64, 128], out_channels=32)
-    cfg['rpn_head'].update(in_channels=32, feat_channels=32)
-    cfg['test_cfg']['rpn'].update(nms_pre=300, max_per_img=100)
-    model = build_detector(cfg)
+    model = rpn.tiny_rpn('configs/ga_rpn_r50_fpn_1x.py')
     imgs, gt_bboxes, _, _, _ = two_stage.synthetic_images()
-    history = _overfit(model, imgs, two_stage.metas(2), 100, 3e-3, gt_bboxes=gt_bboxes)
+    history = rpn.overfit_clipped(model, imgs, two_stage.metas(2), 100, 3e-3,
+                                  gt_bboxes=gt_bboxes)
     # classification-type losses vanish; the regression-type ones reach their noise floor on
     # a handful of positives
     for key, fall in (('loss_rpn_cls', 0.8), ('loss_anchor_loc', 0.8), ('loss_rpn_bbox', 0.5),
@@ -56,11 +30,7 @@ def test_ga_rpn_overfits_two_synthetic_images(one_thread):
         assert two_stage.loss_fall(history, key) >= fall, (key, history[:5], history[-10:])
     model.eval()
     with torch.no_grad():
-        proposals = model(imgs, two_stage.metas(2), mode='predict')
-    for i, gt in enumerate(gt_bboxes):
-        top = torch.from_numpy(proposals[i][:10])
-        assert (top[:, 4] >= 0.5).all(), top
-        assert (box_iou(gt, top[:, :4]).max(dim=1).values >= 0.7).all(), (gt, top)
+        rpn.assert_proposals_cover(model(imgs, two_stage.metas(2), mode='predict'), gt_bboxes)
 
 
 def test_ga_retinanet_overfits_two_synthetic_images(one_thread):
@@ -72,8 +42,8 @@ def test_ga_retinanet_overfits_two_synthetic_images(one_thread):
                               .model.train_cfg.to_dict())
     model = one_stage.tiny_detector('RetinaNet', head, train_cfg)
     model.init_weights()
-    history = _overfit(model, _images(), _metas(), 100, 3e-3, gt_bboxes=BOXES,
-                       gt_labels=LABELS)
+    history = rpn.overfit_clipped(model, _images(), _metas(), 100, 3e-3, gt_bboxes=BOXES,
+                                  gt_labels=LABELS)
     for key, fall in (('loss_cls', 0.8), ('loss_bbox', 0.8), ('loss_loc', 0.8),
                       ('loss_shape', 0.1)):
         assert two_stage.loss_fall(history, key) >= fall, (key, history[:5], history[-10:])
