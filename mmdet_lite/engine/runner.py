@@ -201,7 +201,9 @@ class LiteRunner(Runner):
         classes = dataset_classes(self.train_dataloader.dataset)
         if classes is not None:
             meta['CLASSES'] = classes
-        meta['config'] = self.cfg.pretty_text
+        if getattr(self, '_config_text', None) is None:  # yapf formatting takes seconds
+            self._config_text = self.cfg.pretty_text
+        meta['config'] = self._config_text
         meta['rng_state'] = rng_state()
         if by_epoch and not filename.startswith('best'):
             self._rng_at_checkpoint = meta['rng_state']
