@@ -23,6 +23,7 @@ from .nasfcos_head import NASFCOSHead
 from .paa_head import PAAHead
 from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
+from .retina_sepbn_head import RetinaSepBNHead
 from .rpn_head import RPNHead
 from .ssd_head import SSDHead
 from .stage_cascade_rpn_head import StageCascadeRPNHead
@@ -38,4 +39,4 @@ __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHea
            'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead',
            'DDODHead', 'YOLOFHead', 'CornerHead', 'FeatureAdaption', 'GuidedAnchorHead',
            'GARPNHead', 'GARetinaHead', 'CentripetalHead', 'AdaptiveConv', 'StageCascadeRPNHead',
-           'CascadeRPNHead']
+           'CascadeRPNHead', 'RetinaSepBNHead']
