@@ -13,7 +13,7 @@ from mmdet_lite.models import build_detector
 
 from .. import mmdet2_detector_parity as P
 
-CASES = ['ga_faster_rcnn', 'ga_retinanet', 'crpn_faster_rcnn']
+CASES = ['ga_faster_rcnn', 'ga_retinanet', 'crpn_faster_rcnn', 'mask_rcnn_c4']
 
 
 @pytest.mark.parametrize('case', CASES)
