@@ -21,6 +21,7 @@ from .paa import PAA
 from .reppoints_detector import RepPointsDetector
 from .retinanet import RetinaNet
 from .rpn import RPN
+from .scnet import SCNet
 from .single_stage import SingleStageDetector
 from .tood import TOOD
 from .two_stage import TwoStageDetector
@@ -36,5 +37,5 @@ __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10
 __all__ += ['CascadeRCNN']
-__all__ += ['HybridTaskCascade', 'FastRCNN', 'MaskScoringRCNN', 'GridRCNN']
+__all__ += ['HybridTaskCascade', 'FastRCNN', 'MaskScoringRCNN', 'GridRCNN', 'SCNet']
 __all__ += ['TridentFasterRCNN']

@@ -6,9 +6,11 @@ from .dynamic_roi_head import DynamicRoIHead
 from .htc_roi_head import HybridTaskCascadeRoIHead
 from .mask_scoring_roi_head import MaskScoringRoIHead
 from .pisa_roi_head import PISARoIHead
-from .bbox_heads import (BBoxHead, ConvFCBBoxHead, DoubleConvFCBBoxHead, Shared2FCBBoxHead,
-                         Shared4Conv1FCBBoxHead)
-from .mask_heads import FCNMaskHead, FusedSemanticHead, GridHead, HTCMaskHead, MaskIoUHead
+from .scnet_roi_head import SCNetRoIHead
+from .bbox_heads import (BBoxHead, ConvFCBBoxHead, DoubleConvFCBBoxHead, SCNetBBoxHead,
+                         Shared2FCBBoxHead, Shared4Conv1FCBBoxHead)
+from .mask_heads import (FCNMaskHead, FeatureRelayHead, FusedSemanticHead, GlobalContextHead,
+                         GridHead, HTCMaskHead, MaskIoUHead, SCNetMaskHead, SCNetSemanticHead)
 from .roi_extractors import BaseRoIExtractor, GenericRoIExtractor, SingleRoIExtractor
 from .shared_heads import ResLayer
 from .standard_roi_head import StandardRoIHead
@@ -28,3 +30,5 @@ __all__ += ['GridRoIHead', 'GridHead', 'PISARoIHead']
 __all__ += ['DoubleHeadRoIHead', 'DoubleConvFCBBoxHead', 'DynamicRoIHead']
 __all__ += ['ResLayer']
 __all__ += ['TridentRoIHead']
+__all__ += ['SCNetRoIHead', 'SCNetBBoxHead', 'SCNetMaskHead', 'SCNetSemanticHead',
+            'GlobalContextHead', 'FeatureRelayHead']

@@ -108,6 +108,11 @@ class CascadeRoIHead(BaseRoIHead, BBoxTestMixin, MaskTestMixin):
             self.share_roi_extractor = True
             self.mask_roi_extractor = self.bbox_roi_extractor
 
+    @property
+    def _final_mask_head(self):
+        """The mask head whose ``get_seg_masks`` pastes the test masks (the last stage's)."""
+        return self.mask_head[-1]
+
     def init_assigner_sampler(self) -> None:
         """One assigner and sampler per stage; ``current_stage`` tells a sampler that uses the
         head as context (OHEM) which stage it serves."""
@@ -364,7 +369,7 @@ class CascadeRoIHead(BaseRoIHead, BBoxTestMixin, MaskTestMixin):
         """Per image ``segm_results[c]``: masks of the class-c detections from the mask
         probabilities averaged over the stages (boxes as :meth:`MaskTestMixin.simple_test_mask`
         takes them)."""
-        num_classes = self.mask_head[-1].num_classes
+        num_classes = self._final_mask_head.num_classes
         num_imgs = len(det_bboxes)
         if all(det_bbox.shape[0] == 0 for det_bbox in det_bboxes):
             return [[[] for _ in range(num_classes)] for _ in range(num_imgs)]
@@ -376,8 +381,8 @@ class CascadeRoIHead(BaseRoIHead, BBoxTestMixin, MaskTestMixin):
                        for pred in self._stage_mask_preds(x, bbox2roi(bboxes), **context)]
         mean_probs = [torch.stack([probs[i] for probs in stage_probs]).mean(dim=0).cpu().numpy()
                       for i in range(num_imgs)]
-        return self._paste_masks(self.mask_head[-1], mean_probs, bboxes, det_labels, img_metas,
-                                 scales, rescale)
+        return self._paste_masks(self._final_mask_head, mean_probs, bboxes, det_labels,
+                                 img_metas, scales, rescale)
 
     def aug_test(self, x: List[List[Tensor]], proposal_list: List[Tensor],
                  img_metas: List[List[dict]], rescale: bool = False) -> list:
@@ -401,7 +406,7 @@ class CascadeRoIHead(BaseRoIHead, BBoxTestMixin, MaskTestMixin):
                       det_bboxes: Tensor, det_labels: Tensor) -> List[List[np.ndarray]]:
         """Of one image: masks of ``det_bboxes`` (n, 5) (original frame), the probabilities
         averaged over augmentations and stages."""
-        num_classes = self.mask_head[-1].num_classes
+        num_classes = self._final_mask_head.num_classes
         if det_bboxes.shape[0] == 0:
             return [[] for _ in range(num_classes)]
         aug_masks, aug_metas = [], []
@@ -414,6 +419,6 @@ class CascadeRoIHead(BaseRoIHead, BBoxTestMixin, MaskTestMixin):
                 aug_masks.append(mask_pred.sigmoid().cpu().numpy())
                 aug_metas.append(img_meta)
         merged_masks = merge_aug_masks(aug_masks, aug_metas, self.test_cfg)
-        return self.mask_head[-1].get_seg_masks(
+        return self._final_mask_head.get_seg_masks(
             merged_masks, det_bboxes, det_labels, self.test_cfg, img_metas[0][0]['ori_shape'],
             scale_factor=np.ones(4, np.float32), rescale=False)

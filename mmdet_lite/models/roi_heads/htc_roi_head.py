@@ -24,6 +24,16 @@ from .cascade_roi_head import CascadeRoIHead
 Tensor = torch.Tensor
 
 
+def add_pooled_semantic(semantic_roi_extractor, feats: Tensor, rois: Tensor,
+                        semantic_feat: Tensor) -> Tensor:
+    """RoI features ``feats`` (P, D, h, w) plus the semantic features (N, D, H_s, W_s) pooled
+    on ``rois`` (P, 5), average-pooled to (h, w) if their sizes differ (HTC and SCNet)."""
+    pooled = semantic_roi_extractor([semantic_feat], rois)
+    if pooled.shape[-2:] != feats.shape[-2:]:
+        pooled = F.adaptive_avg_pool2d(pooled, feats.shape[-2:])
+    return feats + pooled
+
+
 @HEADS.register_module()
 class HybridTaskCascadeRoIHead(CascadeRoIHead):
     """Hybrid Task Cascade RoI head.
@@ -80,10 +90,7 @@ class HybridTaskCascadeRoIHead(CascadeRoIHead):
         if semantic_feat is None:
             raise ValueError('HybridTaskCascadeRoIHead has a semantic head: pass '
                              'semantic_feat=semantic_head(x)[1] to its forward functions')
-        pooled = self.semantic_roi_extractor([semantic_feat], rois)
-        if pooled.shape[-2:] != feats.shape[-2:]:
-            pooled = F.adaptive_avg_pool2d(pooled, feats.shape[-2:])
-        return feats + pooled
+        return add_pooled_semantic(self.semantic_roi_extractor, feats, rois, semantic_feat)
 
     def _bbox_forward(self, stage: int, x: List[Tensor], rois: Tensor,
                       semantic_feat: Optional[Tensor] = None) -> Dict[str, Tensor]:

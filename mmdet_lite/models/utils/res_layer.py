@@ -42,7 +42,8 @@ class ResLayer(nn.Sequential):
         stride: stride of the downsampling block.
         avg_down: downsample the shortcut with AvgPool + stride-1 conv instead of a strided conv.
         conv_cfg: conv layer config (``None`` → ``nn.Conv2d``).
-        norm_cfg: norm layer config.
+        norm_cfg: norm layer config, given to the blocks as is (None: blocks without norm,
+            e.g. SCNet's ``SimplifiedBasicBlock``; a shortcut then needs one anyway).
         downsample_first: the first block downsamples (ResNet); otherwise the last one does,
             and the others keep ``inplanes`` channels (Hourglass).
         **block_kwargs: the block's own arguments, given to every block (``dilation``,
@@ -51,9 +52,8 @@ class ResLayer(nn.Sequential):
 
     def __init__(self, block: Type[nn.Module], inplanes: int, planes: int, num_blocks: int,
                  stride: int = 1, avg_down: bool = False, conv_cfg: Optional[dict] = None,
-                 norm_cfg: Optional[dict] = None, downsample_first: bool = True, **block_kwargs):
-        if norm_cfg is None:
-            norm_cfg = dict(type='BN')
+                 norm_cfg: Optional[dict] = dict(type='BN'), downsample_first: bool = True,
+                 **block_kwargs):
         if num_blocks < 1:
             raise ValueError(f'a ResLayer needs at least one block, got num_blocks={num_blocks}')
         out_channels = planes * block.expansion

@@ -33,7 +33,8 @@ from tests.test_models import mmdet2_detector_parity as P  # noqa: E402
 
 # case -> whether the detector takes pre-computed proposals (no RPN)
 CASES = dict(cascade_rcnn=False, cascade_mask_rcnn=False, htc=False, fast_rcnn=True,
-             ms_rcnn=False, grid_rcnn=False, double_heads=False)
+             ms_rcnn=False, grid_rcnn=False, double_heads=False,
+             scnet=False)
 
 
 def generate(case: str, with_proposals: bool) -> None:

@@ -117,6 +117,19 @@ def jittered_proposals(gt_bboxes: torch.Tensor) -> torch.Tensor:
     return torch.tensor(out)
 
 
+def semantic_maps(bitmaps: List[np.ndarray], gt_labels: List[torch.Tensor], h: int, w: int,
+                  stride: int = 8) -> torch.Tensor:
+    """``gt_semantic_seg`` (N, 1, h / stride, w / stride): 0 background, 1 + label on objects
+    (what SegRescale(scale_factor=1 / stride) makes of a full-size map, nearest neighbour)."""
+    maps = []
+    for masks, labels in zip(bitmaps, gt_labels):
+        full = np.zeros((h, w), np.int64)
+        for mask, label in zip(masks, labels.tolist()):
+            full[mask] = label + 1
+        maps.append(full[stride // 2::stride, stride // 2::stride])
+    return torch.from_numpy(np.stack(maps))[:, None]
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     ix = max(0., min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0., min(a[3], b[3]) - max(a[1], b[1]))

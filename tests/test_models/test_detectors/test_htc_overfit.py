@@ -1,17 +1,15 @@
 """Learning test: a small Hybrid Task Cascade with its semantic branch (ResNet-18 FPN) overfits
 two synthetic images: every stage's losses and the semantic loss fall, and ``simple_test``
 finds every object with the right class, box and mask."""
-import numpy as np
 import torch
 
 from mmdet_lite.models import build_detector
 
 from ._two_stage_utils import (assert_finds_every_object, loss_fall, metas, overfit,
-                               synthetic_images, tiny_two_stage_cfg)
+                               semantic_maps, synthetic_images, tiny_two_stage_cfg)
 
 ITERS = 150
 CONFIG = 'configs/htc_r50_fpn_1x.py'
-SEMANTIC_STRIDE = 8
 
 
 def tiny_htc_cfg() -> dict:
@@ -30,19 +28,6 @@ def tiny_htc_cfg() -> dict:
     cfg['test_cfg']['rpn'].update(nms_pre=300, max_per_img=100)
     cfg['test_cfg']['rcnn'].update(score_thr=0.05)
     return cfg
-
-
-def semantic_maps(bitmaps, gt_labels, h: int, w: int) -> torch.Tensor:
-    """``gt_semantic_seg`` (N, 1, h / 8, w / 8): 0 background, 1 + label on objects (what
-    SegRescale(scale_factor=1/8) makes of a full-size map, nearest neighbour)."""
-    maps = []
-    for masks, labels in zip(bitmaps, gt_labels):
-        full = np.zeros((h, w), np.int64)
-        for mask, label in zip(masks, labels.tolist()):
-            full[mask] = label + 1
-        maps.append(full[SEMANTIC_STRIDE // 2::SEMANTIC_STRIDE,
-                         SEMANTIC_STRIDE // 2::SEMANTIC_STRIDE])
-    return torch.from_numpy(np.stack(maps))[:, None]
 
 
 def test_htc_overfits_two_images(one_thread):

@@ -12,7 +12,7 @@ from mmdet_lite.models import build_detector
 from .. import mmdet2_detector_parity as P
 
 CASES = ['cascade_rcnn', 'cascade_mask_rcnn', 'htc', 'fast_rcnn', 'ms_rcnn', 'grid_rcnn',
-         'double_heads']
+         'double_heads', 'scnet']
 
 
 @pytest.mark.parametrize('case', CASES)

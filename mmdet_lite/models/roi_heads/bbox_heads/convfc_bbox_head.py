@@ -143,6 +143,10 @@ class ConvFCBBoxHead(BBoxHead):
 
     def forward(self, x: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         """x (K, in_channels, h, w) -> cls_score (K, C + 1), bbox_pred (K, 4 or 4 * C)."""
+        return self._forward_cls_reg(self._forward_shared(x))
+
+    def _forward_shared(self, x: Tensor) -> Tensor:
+        """The shared convs and fcs: x (K, in_channels, h, w) -> (K, c, h, w) or (K, D)."""
         for conv in self.shared_convs:
             x = conv(x)
         if self.num_shared_fcs > 0:
@@ -151,6 +155,10 @@ class ConvFCBBoxHead(BBoxHead):
             x = x.flatten(1)
             for fc in self.shared_fcs:
                 x = self.relu(fc(x))
+        return x
+
+    def _forward_cls_reg(self, x: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor]]:
+        """The cls and reg branches and predictors on the shared output ``x``."""
         x_cls = self._forward_branch(x, self.cls_convs, self.cls_fcs)
         x_reg = self._forward_branch(x, self.reg_convs, self.reg_fcs)
         cls_score = self.fc_cls(x_cls) if self.with_cls else None
