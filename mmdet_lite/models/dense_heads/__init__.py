@@ -25,6 +25,7 @@ from .reppoints_head import RepPointsHead
 from .retina_head import RetinaHead
 from .retina_sepbn_head import RetinaSepBNHead
 from .rpn_head import RPNHead
+from .sabl_retina_head import SABLRetinaHead
 from .ssd_head import SSDHead
 from .stage_cascade_rpn_head import StageCascadeRPNHead
 from .tood_head import TOODHead
@@ -39,4 +40,4 @@ __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHea
            'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead',
            'DDODHead', 'YOLOFHead', 'CornerHead', 'FeatureAdaption', 'GuidedAnchorHead',
            'GARPNHead', 'GARetinaHead', 'CentripetalHead', 'AdaptiveConv', 'StageCascadeRPNHead',
-           'CascadeRPNHead', 'RetinaSepBNHead']
+           'CascadeRPNHead', 'RetinaSepBNHead', 'SABLRetinaHead']

@@ -36,8 +36,13 @@ class BBoxTestMixin:
         rois_per_img = rois.split(num_per_img, 0)
         cls_scores = bbox_results['cls_score'].split(num_per_img, 0)
         bbox_pred = bbox_results['bbox_pred']
-        bbox_preds = (bbox_pred.split(num_per_img, 0) if bbox_pred is not None
-                      else (None, ) * num_imgs)
+        if bbox_pred is None:
+            bbox_preds = (None, ) * num_imgs
+        elif isinstance(bbox_pred, Tensor):
+            bbox_preds = bbox_pred.split(num_per_img, 0)
+        else:
+            # a head's own kind of prediction (SABL's (bucket cls, offset) pair)
+            bbox_preds = self.bbox_head.bbox_pred_split(bbox_pred, num_per_img)
         det_bboxes, det_labels = [], []
         for i in range(num_imgs):
             if rois_per_img[i].shape[0] == 0:

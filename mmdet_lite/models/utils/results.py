@@ -183,3 +183,32 @@ class GAShapeTargets(NamedTuple):
     bbox_weights_list: List[Tensor]
     num_total_pos: int
     num_total_neg: int
+
+
+class ImageSABLTargets(NamedTuple):
+    """Of one image (``SABLRetinaHead._get_target_single``), over its P squares: ``labels``
+    (P,) (``num_classes`` for background), ``label_weights`` (P,), bucket classification
+    targets / weights and bucket offset targets / weights, each (P, 4 * S) (S buckets per
+    side), ``pos_inds`` / ``neg_inds``."""
+    labels: Tensor
+    label_weights: Tensor
+    bbox_cls_targets: Tensor
+    bbox_cls_weights: Tensor
+    bbox_reg_targets: Tensor
+    bbox_reg_weights: Tensor
+    pos_inds: Tensor
+    neg_inds: Tensor
+
+
+class SABLTargets(NamedTuple):
+    """Of a batch (``SABLRetinaHead.get_target``), regrouped per level: ``labels_list`` /
+    ``label_weights_list`` L x (N, P_l), the bucket targets / weights L x (N, P_l, 4 * S), and
+    the positive / negative counts (at least 1 per image)."""
+    labels_list: List[Tensor]
+    label_weights_list: List[Tensor]
+    bbox_cls_targets_list: List[Tensor]
+    bbox_cls_weights_list: List[Tensor]
+    bbox_reg_targets_list: List[Tensor]
+    bbox_reg_weights_list: List[Tensor]
+    num_total_pos: int
+    num_total_neg: int
