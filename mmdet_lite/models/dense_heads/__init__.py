@@ -19,6 +19,8 @@ from .ga_retina_head import GARetinaHead
 from .ga_rpn_head import GARPNHead
 from .gfl_head import GFLHead
 from .guided_anchor_head import GuidedAnchorHead
+from .lad_head import LADHead
+from .ld_head import LDHead
 from .nasfcos_head import NASFCOSHead
 from .paa_head import PAAHead
 from .reppoints_head import RepPointsHead
@@ -40,4 +42,4 @@ __all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHea
            'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead',
            'DDODHead', 'YOLOFHead', 'CornerHead', 'FeatureAdaption', 'GuidedAnchorHead',
            'GARPNHead', 'GARetinaHead', 'CentripetalHead', 'AdaptiveConv', 'StageCascadeRPNHead',
-           'CascadeRPNHead', 'RetinaSepBNHead', 'SABLRetinaHead']
+           'CascadeRPNHead', 'RetinaSepBNHead', 'SABLRetinaHead', 'LDHead', 'LADHead']

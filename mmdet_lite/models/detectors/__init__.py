@@ -7,6 +7,8 @@ from .cornernet import CornerNet
 from .ddod import DDOD
 from .fast_rcnn import FastRCNN
 from .faster_rcnn import FasterRCNN
+from .kd_one_stage import KnowledgeDistillationSingleStageDetector
+from .lad import LAD
 from .trident_faster_rcnn import TridentFasterRCNN
 from .fcos import FCOS
 from .fovea import FOVEA
@@ -32,7 +34,8 @@ from .yolox import YOLOX
 
 __all__ = ['BaseDetector', 'SingleStageDetector', 'RetinaNet', 'RPN', 'FCOS', 'ATSS', 'GFL',
            'YOLOV3', 'VFNet', 'TOOD', 'RepPointsDetector', 'FOVEA', 'PAA', 'YOLOX', 'NASFCOS',
-           'FSAF', 'AutoAssign', 'CenterNet', 'DDOD', 'YOLOF', 'CornerNet']
+           'FSAF', 'AutoAssign', 'CenterNet', 'DDOD', 'YOLOF', 'CornerNet',
+           'KnowledgeDistillationSingleStageDetector', 'LAD']
 __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 
 # the R-CNN family of issue 10

@@ -38,7 +38,7 @@ from tests.test_models import mmdet2_detector_parity as P  # noqa: E402
 # the tiny one-stage configs of this folder (the cases of test_one_stage_parity.py)
 CASES = ['fcos', 'fcos_imprv', 'atss', 'gfl', 'vfnet', 'tood', 'tood_anchor_based',
          'reppoints', 'reppoints_grid', 'reppoints_partial_minmax', 'fovea', 'fovea_align',
-         'paa', 'nasfcos', 'fsaf', 'free_anchor', 'autoassign', 'ddod', 'yolof']
+         'paa', 'nasfcos', 'fsaf', 'free_anchor', 'autoassign', 'ddod', 'yolof', 'ld', 'lad']
 
 
 def generate(case: str) -> None:

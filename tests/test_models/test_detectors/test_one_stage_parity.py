@@ -13,8 +13,8 @@ from mmdet_lite.models import build_detector
 from .. import mmdet2_detector_parity as P
 
 CASES = ['fcos', 'fcos_imprv', 'atss', 'gfl', 'vfnet', 'tood', 'tood_anchor_based',
-         'reppoints', 'reppoints_grid', 'reppoints_partial_minmax',
-         'fovea', 'fovea_align', 'paa', 'nasfcos', 'fsaf', 'free_anchor', 'autoassign', 'ddod', 'yolof']
+         'reppoints', 'reppoints_grid', 'reppoints_partial_minmax', 'fovea', 'fovea_align',
+         'paa', 'nasfcos', 'fsaf', 'free_anchor', 'autoassign', 'ddod', 'yolof', 'ld', 'lad']
 
 
 @pytest.mark.parametrize('case', CASES)
