@@ -86,9 +86,10 @@ class StandardRoIHead(BBoxTestMixin, MaskTestMixin, BaseRoIHead):
     def forward_train(self, x: List[Tensor], img_metas: List[dict], proposal_list: List[Tensor],
                       gt_bboxes: List[Tensor], gt_labels: List[Tensor],
                       gt_bboxes_ignore: Optional[List[Tensor]] = None,
-                      gt_masks: Optional[list] = None) -> Dict[str, Tensor]:
+                      gt_masks: Optional[list] = None, **kwargs) -> Dict[str, Tensor]:
         """Losses of the box branch (``loss_cls``, ``acc``, ``loss_bbox``) and mask branch
-        (``loss_mask``).
+        (``loss_mask``). Further annotations the detector passes on (e.g. ``gt_semantic_seg``
+        of a pipeline that loads it) are ignored, as in 2.x.
 
         Args:
             x: feature levels, each (N, C_feat, H_l, W_l).
