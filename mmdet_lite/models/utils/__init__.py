@@ -17,7 +17,6 @@ from .csp_layer import DarknetBottleneck
 from .gt_check import check_gt_bboxes
 from .inverted_residual import InvertedResidual
 from .make_divisible import make_divisible
-from .point_sample import get_uncertainty, get_uncertain_point_coords_with_randomness
 from .res_layer import ResLayer
 from .results import (AnchorTargets, BBoxTargets, DenseCandidates, Detections,
                       ImageAnchorTargets, RoICandidates, SampledAnchorTargets)
@@ -28,5 +27,4 @@ __all__ = ['ConvModule', 'ResLayer', 'check_gt_bboxes', 'as_config', 'CSPLayer',
            'DarknetBottleneck', 'InvertedResidual', 'make_divisible', 'SELayer', 'DyReLU']
 __all__ += ['AnchorTargets', 'BBoxTargets', 'DenseCandidates', 'Detections',
             'ImageAnchorTargets', 'RoICandidates', 'SampledAnchorTargets']
-__all__ += ['get_uncertainty', 'get_uncertain_point_coords_with_randomness']
 __all__ += ['SimplifiedBasicBlock']
