@@ -9,6 +9,7 @@ from .fast_rcnn import FastRCNN
 from .faster_rcnn import FasterRCNN
 from .kd_one_stage import KnowledgeDistillationSingleStageDetector
 from .lad import LAD
+from .point_rend import PointRend
 from .trident_faster_rcnn import TridentFasterRCNN
 from .fcos import FCOS
 from .fovea import FOVEA
@@ -42,3 +43,4 @@ __all__ += ['TwoStageDetector', 'FasterRCNN', 'MaskRCNN']
 __all__ += ['CascadeRCNN']
 __all__ += ['HybridTaskCascade', 'FastRCNN', 'MaskScoringRCNN', 'GridRCNN', 'SCNet']
 __all__ += ['TridentFasterRCNN']
+__all__ += ['PointRend']

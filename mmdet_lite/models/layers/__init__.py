@@ -23,6 +23,7 @@ from .normed_predictor import NormedConv2d, NormedLinear, build_linear_layer
 from .modulated_deform_conv import (ModulatedDeformConv2d, ModulatedDeformConv2dPack,
                                     modulated_deform_conv2d)
 from .plugin import build_plugin_layer
+from .point_sample import point_sample, rel_roi_point_to_rel_img_point
 from .saconv import SAConv2d
 from .scale import Scale
 from .sync_bn import SyncBatchNorm
@@ -36,3 +37,4 @@ __all__ += ['Scale']
 __all__ += ['DeformRoIPool', 'DeformRoIPoolPack', 'ModulatedDeformRoIPoolPack', 'deform_roi_pool']
 __all__ += ['NormedLinear', 'NormedConv2d', 'build_linear_layer']
 __all__ += ['MaskedConv2d', 'masked_conv2d']
+__all__ += ['point_sample', 'rel_roi_point_to_rel_img_point']

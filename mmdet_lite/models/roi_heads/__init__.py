@@ -6,6 +6,7 @@ from .dynamic_roi_head import DynamicRoIHead
 from .htc_roi_head import HybridTaskCascadeRoIHead
 from .mask_scoring_roi_head import MaskScoringRoIHead
 from .pisa_roi_head import PISARoIHead
+from .point_rend_roi_head import PointRendRoIHead
 from .scnet_roi_head import SCNetRoIHead
 from .bbox_heads import (BBoxHead, ConvFCBBoxHead, DoubleConvFCBBoxHead, SCNetBBoxHead,
                          Shared2FCBBoxHead, Shared4Conv1FCBBoxHead)
@@ -32,3 +33,4 @@ __all__ += ['ResLayer']
 __all__ += ['TridentRoIHead']
 __all__ += ['SCNetRoIHead', 'SCNetBBoxHead', 'SCNetMaskHead', 'SCNetSemanticHead',
             'GlobalContextHead', 'FeatureRelayHead']
+__all__ += ['PointRendRoIHead']

@@ -17,6 +17,7 @@ from .csp_layer import DarknetBottleneck
 from .gt_check import check_gt_bboxes
 from .inverted_residual import InvertedResidual
 from .make_divisible import make_divisible
+from .point_sample import get_uncertainty, get_uncertain_point_coords_with_randomness
 from .res_layer import ResLayer
 from .results import (AnchorTargets, BBoxTargets, DenseCandidates, Detections,
                       ImageAnchorTargets, RoICandidates, SampledAnchorTargets)
@@ -28,3 +29,4 @@ __all__ = ['ConvModule', 'ResLayer', 'check_gt_bboxes', 'as_config', 'CSPLayer',
 __all__ += ['AnchorTargets', 'BBoxTargets', 'DenseCandidates', 'Detections',
             'ImageAnchorTargets', 'RoICandidates', 'SampledAnchorTargets']
 __all__ += ['SimplifiedBasicBlock']
+__all__ += ['get_uncertainty', 'get_uncertain_point_coords_with_randomness']

@@ -37,7 +37,7 @@ from mmdet.models import build_detector  # noqa: E402
 from tests.test_models import mmdet2_detector_parity as P  # noqa: E402
 
 CASES = ['ga_faster_rcnn', 'ga_retinanet', 'crpn_faster_rcnn', 'mask_rcnn_c4', 'sabl_faster_rcnn',
-         'sabl_cascade_rcnn', 'sabl_retinanet']
+         'sabl_cascade_rcnn', 'sabl_retinanet', 'point_rend']
 
 
 def generate(case: str) -> None:

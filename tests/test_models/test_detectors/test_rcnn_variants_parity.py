@@ -14,7 +14,7 @@ from mmdet_lite.models import build_detector
 from .. import mmdet2_detector_parity as P
 
 CASES = ['ga_faster_rcnn', 'ga_retinanet', 'crpn_faster_rcnn', 'mask_rcnn_c4', 'sabl_faster_rcnn',
-         'sabl_cascade_rcnn', 'sabl_retinanet']
+         'sabl_cascade_rcnn', 'sabl_retinanet', 'point_rend']
 
 
 @pytest.mark.parametrize('case', CASES)

@@ -12,6 +12,7 @@ from torchvision.ops import roi_pool
 from ...layers.deform_roi_pool import (DeformRoIPool, DeformRoIPoolPack,
                                        ModulatedDeformRoIPoolPack)
 from .roi_align_function import roi_align_fast_backward
+from .simple_roi_align import SimpleRoIAlign
 
 Tensor = torch.Tensor
 
@@ -70,7 +71,8 @@ class RoIPool(nn.Module):
 
 ROI_LAYERS = {'RoIAlign': RoIAlign, 'RoIPool': RoIPool, 'DeformRoIPool': DeformRoIPool,
               'DeformRoIPoolPack': DeformRoIPoolPack,
-              'ModulatedDeformRoIPoolPack': ModulatedDeformRoIPoolPack}
+              'ModulatedDeformRoIPoolPack': ModulatedDeformRoIPoolPack,
+              'SimpleRoIAlign': SimpleRoIAlign}
 
 
 def build_roi_layer(cfg: dict, spatial_scale: float) -> nn.Module:
