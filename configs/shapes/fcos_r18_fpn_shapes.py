@@ -38,7 +38,7 @@ train_pipeline = [
 ]
 data = dict(train=dict(pipeline=train_pipeline))
 optimizer = dict(
-    type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001,
+    type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001,
     paramwise_cfg=dict(bias_lr_mult=2., bias_decay_mult=0.))
 optimizer_config = dict(_delete_=True, grad_clip=dict(max_norm=35, norm_type=2))
 lr_config = dict(
