@@ -302,6 +302,11 @@ class SABLRetinaHead(BaseDenseHead):
         return dict(loss_cls=losses_cls, loss_bbox_cls=losses_bbox_cls,
                     loss_bbox_reg=losses_bbox_reg)
 
+    def aug_test(self, feats: List[Sequence[Tensor]], img_metas: List[List[dict]],
+                 rescale: bool = False) -> List[Detections]:
+        """Flip/scale TTA: see ``BBoxTestMixin.aug_test_bboxes`` (2.28's head had none)."""
+        return self.aug_test_bboxes(feats, img_metas, rescale=rescale)
+
     def get_bboxes(self, cls_scores: List[Tensor],  # type: ignore[override]
                    bbox_preds: List[Tuple[Tensor, Tensor]],
                    img_metas: Optional[List[dict]] = None, cfg: Optional[dict] = None,

@@ -248,3 +248,15 @@ def test_construction_checks_and_deprecated_alias():
     bad['train_cfg'].pop('ga_assigner')
     with pytest.raises(KeyError, match='ga_assigner'):
         build_head(bad)
+
+
+def test_ga_retina_aug_test_merges_flipped_views():
+    head = _head(ga_retina_cfg())
+    torch.nn.init.constant_(head.retina_cls.bias, 0.)
+    head.eval()
+    feats = feats_for((64, 96), RETINA_STRIDES)
+    flipped = [f.flip(-1) for f in feats]
+    metas = [make_metas(1), make_metas(1, flip=True)]
+    (dets, ) = head.aug_test([feats, flipped], metas)
+    assert isinstance(dets, Detections) and 0 < len(dets.det_bboxes) <= 100
+    assert (dets.det_bboxes[:, 2] <= 96).all() and (dets.det_bboxes[:, 0] >= 0).all()

@@ -97,3 +97,14 @@ def test_detections_scale_with_localisation_confidence():
     dets = head.simple_test(feats, make_metas(2))
     assert isinstance(dets[0], Detections) and 0 < len(dets[0].det_bboxes) <= 100
     assert set(dets[1].det_labels.tolist()) <= {0, 1, 2}
+
+
+def test_aug_test_merges_flipped_views():
+    head = _head()
+    torch.nn.init.constant_(head.retina_cls.bias, 0.)
+    head.eval()
+    feats = feats_for((64, 96), STRIDES)
+    (dets, ) = head.aug_test([feats, [f.flip(-1) for f in feats]],
+                             [make_metas(1), make_metas(1, flip=True)])
+    assert isinstance(dets, Detections) and 0 < len(dets.det_bboxes) <= 100
+    assert (dets.det_bboxes[:, 2] <= 96).all() and (dets.det_bboxes[:, 0] >= 0).all()
