@@ -11,6 +11,7 @@ force_cpu_if_asked()
 
 from _launch import add_launch_args, export_local_rank, resolve_device  # noqa: E402
 
+import torch.distributed as dist  # noqa: E402
 from mmengine.config import DictAction  # noqa: E402
 
 from mmdet_lite.apis import load_config  # noqa: E402
@@ -83,6 +84,10 @@ def main(argv=None):
         cfg.gpu_ids = list(range(int(os.environ.get('WORLD_SIZE', 1))))
     runner = build_runner(cfg, validate=not args.no_validate)
     runner.train()
+    if dist.is_available() and dist.is_initialized():
+        # without it the interpreter tears gloo's threads down at exit, which sometimes aborts a
+        # rank ('terminate called without an active exception') after a successful run
+        dist.destroy_process_group()
 
 
 if __name__ == '__main__':
