@@ -11,9 +11,9 @@ import torch
 from mmcv.cnn import DepthwiseSeparableConvModule
 from mmengine.model import BaseModule
 from torch import Tensor, nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ..builder import BACKBONES
+from ..utils.freezing import batch_norms_to_eval, freeze
 from ..utils.conv_module import ConvModule
 from ..utils.csp_layer import CSPLayer
 
@@ -131,17 +131,13 @@ class CSPDarknet(BaseModule):
     def _freeze_stages(self) -> None:
         for name in self.layers[:self.frozen_stages + 1]:
             module = getattr(self, name)
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+            freeze(module)
 
     def train(self, mode: bool = True) -> 'CSPDarknet':
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            batch_norms_to_eval(self)
         return self
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:

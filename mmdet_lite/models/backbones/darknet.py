@@ -12,6 +12,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained, pretrained_init_cfg
 from ..builder import BACKBONES
+from ..utils.freezing import batch_norms_to_eval, freeze
 from ..utils.conv_module import ConvModule
 
 _LEAKY = dict(type='LeakyReLU', negative_slope=0.1)
@@ -112,17 +113,13 @@ class Darknet(BaseModule):
     def _freeze_stages(self) -> None:
         for name in self.cr_blocks[:max(self.frozen_stages, 0)]:
             module = getattr(self, name)
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+            freeze(module)
 
     def train(self, mode: bool = True) -> 'Darknet':
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            batch_norms_to_eval(self)
         return self
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:

@@ -13,6 +13,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained, pretrained_init_cfg
 from ..builder import BACKBONES
+from ..utils.freezing import batch_norms_to_eval
 from ..layers import build_conv_layer, build_norm_layer
 from .resnet import BasicBlock, Bottleneck
 
@@ -280,7 +281,5 @@ class HRNet(BaseModule):
         """Train mode that keeps BatchNorms in eval when ``norm_eval``."""
         super().train(mode)
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            batch_norms_to_eval(self)
         return self

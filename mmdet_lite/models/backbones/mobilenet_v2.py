@@ -13,6 +13,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained, pretrained_init_cfg
 from ..builder import BACKBONES
+from ..utils.freezing import batch_norms_to_eval, freeze
 from ..utils.conv_module import ConvModule
 from ..utils.inverted_residual import InvertedResidual
 from ..utils.make_divisible import make_divisible
@@ -107,17 +108,13 @@ class MobileNetV2(BaseModule):
                 param.requires_grad = False
         for i in range(1, self.frozen_stages + 1):
             module = getattr(self, f'layer{i}')
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
+            freeze(module)
 
     def train(self, mode: bool = True) -> 'MobileNetV2':
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            batch_norms_to_eval(self)
         return self
 
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:

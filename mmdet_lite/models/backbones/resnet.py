@@ -14,6 +14,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ...checkpoint import load_pretrained, pretrained_init_cfg
 from ..builder import BACKBONES
+from ..utils.freezing import batch_norms_to_eval
 from ..layers.conv import build_conv_layer
 from ..layers.deform_conv import DeformConv2dPack
 from ..layers.modulated_deform_conv import ModulatedDeformConv2dPack
@@ -486,7 +487,5 @@ class ResNet(BaseModule):
         super().train(mode)
         self._freeze_stages()
         if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
+            batch_norms_to_eval(self)
         return self
