@@ -1,8 +1,9 @@
 """COCO-format detection / instance segmentation dataset with pycocotools evaluation (2.x)."""
 import json
+import logging
 import os.path as osp
 import tempfile
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import mmengine
@@ -14,6 +15,7 @@ from ..core.evaluation.recall import eval_recalls
 from ..evaluation.coco_eval import (COCO_METRIC_NAMES, classwise_ap_table, default_iou_thrs,
                                     run_coco_eval)
 from ..registry import DATASETS
+from .annotation_error import AnnotationError
 from .api_wrappers.coco_api import COCO
 from .coco_results import results2json
 from .custom import CustomDataset
@@ -42,6 +44,34 @@ def load_coco_json(ann_file: str) -> COCO:
     coco.dataset = data
     coco.createIndex()
     return coco
+
+
+def first_ids(ids: Sequence, count: int = 5) -> str:
+    """``[a, b, ...]``: the first ``count`` ids for a log line."""
+    return f'[{", ".join(map(str, ids[:count]))}{", ..." if len(ids) > count else ""}]'
+
+
+def valid_polygons(segmentation: list) -> list:
+    """The polygons of a COCO polygon list with 3 or more points (an even number >= 6 of
+    coordinates); pycocotools reads a 4-number polygon as a box."""
+    return [p for p in segmentation
+            if isinstance(p, (list, tuple)) and len(p) >= 6 and len(p) % 2 == 0]
+
+
+def check_unique_ids(data: dict, ann_file: str) -> None:
+    """Duplicate image or annotation ids are an error (pycocotools' index keeps the last of
+    each: annotations would be lost or doubled, two images merged into one)."""
+    for key in ('images', 'annotations'):
+        counts = Counter(entry.get('id') for entry in data.get(key) or [])
+        repeated = sorted((i for i, n in counts.items() if n > 1), key=str)
+        if repeated:
+            kind = key[:-1]
+            times = ', '.join(f'id {i}: {counts[i]} times' for i in repeated[:3])
+            raise AnnotationError(
+                f'{ann_file}: {len(repeated)} {kind} ids occur more than once in "{key}": '
+                f'{first_ids(repeated, 10)} ({times}). Give every {kind} its own id'
+                + (" (and fix the image_id of the annotations of the renumbered images)"
+                   if key == 'images' else ''))
 
 
 def category_names_by_id(coco: COCO) -> Tuple[str, ...]:
@@ -85,38 +115,76 @@ class CocoDataset(CustomDataset):
         name_to_id = {file_cats[i]: i for i in self.cat_ids}
         self.cat_ids = [name_to_id[n] for n in self.CLASSES if n in name_to_id]
         self.cat2label = {cat_id: i for i, cat_id in enumerate(self.cat_ids)}
-        self._check_annotations(ann_file, file_cats)
+        check_unique_ids(self.coco.dataset, ann_file)
         self.img_ids = self.coco.get_img_ids()
         data_infos = []
         for img_id in self.img_ids:
             info = dict(self.coco.load_imgs([img_id])[0])
             for key in ('file_name', 'width', 'height'):
                 if key not in info:
-                    raise ValueError(f'{ann_file}: image entry {info} lacks {key!r}')
+                    raise AnnotationError(f'{ann_file}: image entry {info} lacks {key!r}')
             info['filename'] = info['file_name']
             data_infos.append(info)
+        self._check_annotations(ann_file, file_cats)
         return data_infos
 
     def _check_annotations(self, ann_file: str, file_cats: Dict[int, str]) -> None:
-        """Fail on unknown category ids; log (once) how many tiny boxes will be dropped."""
-        tiny = []
+        """Fail on unknown category ids; log one line per kind of annotation that is dropped
+        or changed (tiny or outside boxes, degenerate polygons, ...)."""
+        imgs = self.coco.imgs
+        tiny, outside, past_border, orphans, some_polygons, no_polygon = [], [], [], [], [], []
         for ann in self.coco.dataset['annotations']:
             if ann.get('category_id') not in file_cats:
-                raise ValueError(
+                raise AnnotationError(
                     f'{ann_file}: annotation id={ann.get("id")} (image_id={ann.get("image_id")}) '
                     f'has category_id={ann.get("category_id")!r}, which is not a category of the '
-                    f'file; known category ids: {sorted(file_cats)}')
+                    f'file; known category ids: {sorted(file_cats)}. Fix the annotation or add '
+                    'the category to "categories"')
             if 'bbox' not in ann:
-                raise ValueError(f'{ann_file}: annotation id={ann.get("id")} has no bbox')
-            w, h = ann['bbox'][2:4]
-            if ann.get('category_id') in self.cat2label and (w < 1 or h < 1 or
-                                                              ann.get('area', 1) <= 0):
-                tiny.append(ann.get('id'))
+                raise AnnotationError(f'{ann_file}: annotation id={ann.get("id")} (image_id='
+                                      f'{ann.get("image_id")}) has no bbox; add one or remove '
+                                      'the annotation')
+            if ann['category_id'] not in self.cat2label:
+                continue
+            ann_id, img = ann.get('id'), imgs.get(ann.get('image_id'))
+            x1, y1, w, h = ann['bbox']
+            if w < 1 or h < 1 or ann.get('area', 1) <= 0:
+                tiny.append(ann_id)
+            elif img is None:
+                orphans.append(ann_id)
+            elif x1 + w <= 0 or y1 + h <= 0 or x1 >= img['width'] or y1 >= img['height']:
+                outside.append(ann_id)
+            elif (x1 < -1 or y1 < -1 or x1 + w > img['width'] + 1
+                  or y1 + h > img['height'] + 1):
+                past_border.append(ann_id)
+            segm = ann.get('segmentation')
+            if isinstance(segm, list) and not ann.get('iscrowd', False):
+                kept = valid_polygons(segm)
+                if not kept:
+                    no_polygon.append(ann_id)
+                elif len(kept) < len(segm):
+                    some_polygons.append(ann_id)
+        # detectron2 also drops instances without a valid polygon; their box would get an
+        # empty (or, through pycocotools' 4-number rule, a box-shaped) mask target
+        self._no_polygon_ann_ids = set(no_polygon)
+        name, total = self.__class__.__name__, len(self.coco.dataset['annotations'])
         if tiny:
-            print_log(f'{self.__class__.__name__}: {len(tiny)} of {len(self.coco.anns)} boxes in '
-                      f'{ann_file} are narrower or shorter than 1 px (or have area 0) and are '
-                      f'dropped (annotation ids {tiny[:5]}{", ..." if len(tiny) > 5 else ""})',
-                      logger='current')
+            print_log(f'{name}: {len(tiny)} of {total} boxes in {ann_file} are narrower or '
+                      f'shorter than 1 px (or have area 0) and are dropped (annotation ids '
+                      f'{first_ids(tiny)})', logger='current')
+        for ids, what in (
+                (outside, 'lie entirely outside their image and are dropped'),
+                (past_border, 'extend more than 1 px past their image\'s border; Resize clips '
+                 'them to the image (bbox_clip_border=True, as mmdetection 2.x)'),
+                (orphans, 'refer to an image_id that is not in "images" and are unused'),
+                (no_polygon, 'have no polygon of 3 or more points and are dropped (box and '
+                 'mask)'),
+                (some_polygons, 'have polygons of fewer than 3 points; those polygons are '
+                 'dropped')):
+            if ids:
+                print_log(f'{name}: {len(ids)} of {total} annotations in {ann_file} {what} '
+                          f'(annotation ids {first_ids(ids)})', logger='current',
+                          level=logging.WARNING)
 
     def get_ann_info(self, idx: int) -> dict:
         img_id = self.data_infos[idx]['id']
@@ -128,24 +196,48 @@ class CocoDataset(CustomDataset):
         return [a['category_id'] for a in self.coco.load_anns(self.coco.get_ann_ids(img_ids=[img_id]))]
 
     def _filter_imgs(self, min_size: int = 32) -> List[int]:
-        """Images of at least ``min_size`` px; without GT of ``classes`` dropped if filter_empty_gt."""
+        """Images of at least ``min_size`` px; without GT of ``classes`` dropped if
+        filter_empty_gt (logged with their ids). No image left is an error."""
         with_ann = {a['image_id'] for a in self.coco.anns.values()
                     if a['category_id'] in self.cat2label}
-        valid, valid_ids = [], []
+        valid, valid_ids, empty, small = [], [], [], []
         for i, info in enumerate(self.data_infos):
             if self.filter_empty_gt and info['id'] not in with_ann:
-                continue
-            if min(info['width'], info['height']) >= min_size:
+                empty.append(info['id'])
+            elif min(info['width'], info['height']) < min_size:
+                small.append(info['id'])
+            else:
                 valid.append(i)
                 valid_ids.append(info['id'])
+        name = self.__class__.__name__
+        if empty:
+            print_log(f'{name}: {len(empty)} of {len(self.data_infos)} images in {self.ann_file} '
+                      f'have no annotation of the classes and are not trained on '
+                      f'(filter_empty_gt=True; image ids {first_ids(empty)})', logger='current')
+        if small:
+            print_log(f'{name}: {len(small)} of {len(self.data_infos)} images in {self.ann_file} '
+                      f'are smaller than {min_size} px and are not trained on (image ids '
+                      f'{first_ids(small)})', logger='current', level=logging.WARNING)
+        if not valid:
+            raise AnnotationError(
+                f'{name}: no image of {self.ann_file} is left for training: of its '
+                f'{len(self.data_infos)} images, {len(empty)} have no annotation of the classes '
+                f'{tuple(self.CLASSES)[:8]} (filter_empty_gt=True) and {len(small)} are smaller '
+                f'than {min_size} px. Check that classes=(...) names categories the file '
+                f'annotates ({sorted(c["name"] for c in self.coco.dataset["categories"])[:8]}), '
+                'or set filter_empty_gt=False')
         self.img_ids = valid_ids
         return valid
 
     def _parse_ann_info(self, img_info: dict, ann_info: List[dict]) -> dict:
-        """Boxes xyxy float32 (n, 4), labels int64 (n,), crowd boxes, mask annotations."""
-        bboxes, labels, ignore, masks = [], [], [], []
+        """Boxes xyxy float32 (n, 4), labels int64 (n,), crowd boxes, mask annotations (polygons
+        of fewer than 3 points removed) and the annotation ids of the boxes (``ann_ids``)."""
+        bboxes, labels, ignore, masks, ann_ids = [], [], [], [], []
+        no_polygon = getattr(self, '_no_polygon_ann_ids', ())
         for ann in ann_info:
             if ann.get('ignore', False):
+                continue
+            if not ann.get('iscrowd', False) and ann.get('id') in no_polygon:
                 continue
             x1, y1, w, h = ann['bbox']
             inter_w = max(0, min(x1 + w, img_info['width']) - max(x1, 0))
@@ -160,12 +252,15 @@ class CocoDataset(CustomDataset):
             else:
                 bboxes.append(box)
                 labels.append(self.cat2label[ann['category_id']])
-                masks.append(ann.get('segmentation'))
+                segm = ann.get('segmentation')
+                masks.append(valid_polygons(segm) if isinstance(segm, list) else segm)
+                ann_ids.append(ann.get('id'))
         return dict(
             bboxes=np.array(bboxes, dtype=np.float32).reshape(-1, 4),
             labels=np.array(labels, dtype=np.int64),
             bboxes_ignore=np.array(ignore, dtype=np.float32).reshape(-1, 4),
             masks=masks,
+            ann_ids=ann_ids,
             seg_map=img_info['filename'].rsplit('.', 1)[0] + self.seg_suffix)
 
     def results2json(self, results: list, outfile_prefix: str) -> Dict[str, str]:

@@ -1,4 +1,6 @@
 """Load images, annotations and proposals into the pipeline's ``results`` dict (2.x names)."""
+import io
+import logging
 import os.path as osp
 from typing import Optional
 
@@ -6,9 +8,12 @@ import mmcv
 import numpy as np
 import pycocotools.mask as mask_utils
 from mmengine import fileio
+from mmengine.logging import print_log
+from PIL import Image
 
 from ...core.mask.structures import BitmapMasks, PolygonMasks
 from ...registry import TRANSFORMS
+from ..annotation_error import AnnotationError
 
 
 def _referenced_by(results: dict) -> str:
@@ -27,6 +32,53 @@ def _looks_truncated(content: bytes, filename: str) -> bool:
     if content[:8] == b'\x89PNG\r\n\x1a\n':
         return b'IEND' not in content[-32:]
     return False
+
+
+_WARNED_SIZES = set()  # (file name, decoded size): warned once per process
+
+
+def _exif_orientation(content: bytes) -> int:
+    """The EXIF orientation tag of an image file (1: upright, or no tag)."""
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            return int(image.getexif().get(0x0112, 1))
+    except Exception:  # no EXIF or not an image Pillow reads: nothing to report
+        return 1
+
+
+def _size_differs(results: dict, img: np.ndarray, content: bytes, filename: str,
+                  color_type: str) -> bool:
+    """Warn (once per file) when the decoded image is not the ``height`` x ``width`` of its
+    annotation entry; True for a training sample (with ``ann_info``), whose boxes and masks are
+    in the annotation's pixels and would be wrong on this image.
+
+    The boxes are not rescaled: a wrong ``height``/``width`` and an image re-saved at another
+    size look alike, and only one of them means the boxes are wrong.
+    """
+    info = results.get('img_info') or {}
+    expected = (info.get('height'), info.get('width'))
+    if not all(isinstance(v, (int, np.integer)) and v > 0 for v in expected):
+        return False
+    actual = tuple(img.shape[:2])
+    if actual == expected:
+        return False
+    training = 'ann_info' in results
+    if (filename, actual) not in _WARNED_SIZES:
+        _WARNED_SIZES.add((filename, actual))
+        orientation = _exif_orientation(content) if actual == expected[::-1] else 1
+        why = ''
+        if orientation in (5, 6, 7, 8) and 'ignore_orientation' not in color_type:
+            why = (f' The file is stored rotated (EXIF orientation {orientation}) and is '
+                   'decoded upright, as mmdetection 2.x does; if the annotations were made on '
+                   "the stored pixels, use LoadImageFromFile(color_type='color_ignore_"
+                   "orientation').")
+        effect = ('skipped in training (its boxes and masks would not fit)' if training else
+                  'detections are in the pixels of the file')
+        print_log(f'image file {filename!r} is {actual[0]}x{actual[1]} (height x width) but '
+                  f'{_referenced_by(results)} says {expected[0]}x{expected[1]}: {effect}. Fix '
+                  f'the height/width of the entry or the image.{why}', logger='current',
+                  level=logging.WARNING)
+    return training
 
 
 @TRANSFORMS.register_module()
@@ -69,6 +121,8 @@ class LoadImageFromFile:
             raise ValueError(
                 f'image file {filename!r} ({len(content)} bytes) is unreadable or truncated; '
                 f'it is referenced by {_referenced_by(results)}. Re-create or remove the file.')
+        if _size_differs(results, img, content, filename, self.color_type):
+            return None  # a training sample whose boxes do not fit: the dataset draws another
         return self._store_img(results, img, filename, name)
 
     def _store_img(self, results: dict, img: np.ndarray, filename: Optional[str],
@@ -138,8 +192,9 @@ class LoadAnnotations:
     def _poly2mask(mask_ann, img_h: int, img_w: int) -> np.ndarray:
         """A COCO polygon list, uncompressed RLE or RLE to a uint8 (H, W) bitmap."""
         if isinstance(mask_ann, list):
+            # polygons of fewer than 3 points left out: pycocotools reads 4 numbers as a box
             rle = mask_utils.merge(mask_utils.frPyObjects(
-                [np.asarray(p, np.float64) for p in mask_ann], img_h, img_w))
+                LoadAnnotations.process_polygons(mask_ann), img_h, img_w))
         elif isinstance(mask_ann.get('counts'), list):
             rle = mask_utils.frPyObjects(mask_ann, img_h, img_w)
         else:
@@ -152,15 +207,41 @@ class LoadAnnotations:
         return [np.asarray(p, dtype=np.float64) for p in polygons
                 if len(p) % 2 == 0 and len(p) >= 6]
 
+    def _check_mask_annotations(self, results: dict, h: int, w: int) -> None:
+        """Every instance has a polygon list or an RLE of the image's size; else an error
+        naming the annotation."""
+        ann = results['ann_info']
+        ann_ids = ann.get('ann_ids') or [f'#{i} of the image' for i in range(len(ann['masks']))]
+        for ann_id, mask in zip(ann_ids, ann['masks']):
+            where = (f'annotation id={ann_id} of {_referenced_by(results)}')
+            if isinstance(mask, list) and self.process_polygons(mask):
+                continue
+            if isinstance(mask, dict) and 'counts' in mask and 'size' in mask:
+                if list(mask['size']) != [h, w]:
+                    raise AnnotationError(
+                        f'{where}: its RLE mask is {mask["size"][0]}x{mask["size"][1]} but the '
+                        f'image entry is {h}x{w} (height x width); fix the entry or the mask')
+                if not self.poly2mask:
+                    raise AnnotationError(
+                        f'{where}: LoadAnnotations(poly2mask=False) needs polygon masks but '
+                        'this one is an RLE; use poly2mask=True')
+                continue
+            if mask is None:
+                raise AnnotationError(
+                    f"{where} has no 'segmentation', but the pipeline loads masks "
+                    '(LoadAnnotations with_mask=True): add the segmentations, or train a '
+                    'box-only model (with_mask=False and no mask head)')
+            raise AnnotationError(
+                f'{where}: its segmentation is neither a list of polygons of 3 or more points '
+                f'nor an RLE dict with counts and size (got {str(mask)[:80]})')
+
     def _load_masks(self, results: dict) -> None:
         h, w = results['img_info']['height'], results['img_info']['width']
+        self._check_mask_annotations(results, h, w)
         anns = results['ann_info']['masks']
         if self.poly2mask:
             masks = BitmapMasks([self._poly2mask(a, h, w) for a in anns], h, w)
         else:
-            if any(not isinstance(a, list) for a in anns):
-                raise ValueError('LoadAnnotations(poly2mask=False) needs polygon masks, but the '
-                                 'annotations hold RLE masks; use poly2mask=True')
             masks = PolygonMasks([self.process_polygons(a) for a in anns], h, w)
         results['gt_masks'] = masks
         results.setdefault('mask_fields', []).append('gt_masks')
