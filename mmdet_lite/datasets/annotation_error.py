@@ -1,10 +1,12 @@
-"""The error raised for an annotation file (or an image it references) that cannot be used."""
+"""The errors raised for an annotation file (or an image it references) that cannot be used."""
 
 
-class AnnotationError(ValueError, AssertionError):
+class AnnotationError(ValueError):
     """An annotation file is invalid: the message names the file, the image/annotation ids and
-    the fix.
+    the fix."""
 
-    Also an ``AssertionError``: mmdetection 2.x asserted on some of these (duplicate
-    annotation ids), so a 2.x user's ``except AssertionError`` keeps catching them.
-    """
+
+class DuplicateIdError(AnnotationError, AssertionError):
+    """An id occurs more than once in an annotation file. Also an ``AssertionError``, as
+    mmdetection 2.x asserted on duplicate annotation ids (docs/migration.md, "Error types"):
+    a 2.x user's ``except AssertionError`` keeps catching it."""

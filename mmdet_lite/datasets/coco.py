@@ -15,7 +15,7 @@ from ..core.evaluation.recall import eval_recalls
 from ..evaluation.coco_eval import (COCO_METRIC_NAMES, classwise_ap_table, default_iou_thrs,
                                     run_coco_eval)
 from ..registry import DATASETS
-from .annotation_error import AnnotationError
+from .annotation_error import AnnotationError, DuplicateIdError
 from .api_wrappers.coco_api import COCO
 from .coco_results import results2json
 from .custom import CustomDataset
@@ -67,7 +67,7 @@ def check_unique_ids(data: dict, ann_file: str) -> None:
         if repeated:
             kind = key[:-1]
             times = ', '.join(f'id {i}: {counts[i]} times' for i in repeated[:3])
-            raise AnnotationError(
+            raise DuplicateIdError(
                 f'{ann_file}: {len(repeated)} {kind} ids occur more than once in "{key}": '
                 f'{first_ids(repeated, 10)} ({times}). Give every {kind} its own id'
                 + (" (and fix the image_id of the annotations of the renumbered images)"

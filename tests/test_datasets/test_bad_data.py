@@ -15,7 +15,7 @@ from PIL import Image
 import mmdet_lite.datasets.coco as coco_module
 import mmdet_lite.datasets.pipelines.loading as loading_module
 from mmdet_lite.datasets import build_dataset
-from mmdet_lite.datasets.annotation_error import AnnotationError
+from mmdet_lite.datasets.annotation_error import AnnotationError, DuplicateIdError
 from mmdet_lite.datasets.pipelines import LoadImageFromFile
 
 H, W = 32, 40
@@ -211,12 +211,13 @@ def test_duplicate_ids_are_an_error_naming_them(tmp_path, key):
     images = [dict(id=1, file_name='a.png', height=H, width=W),
               dict(id=2 if key == 'annotations' else 1, file_name='b.png', height=H, width=W)]
     annotations = [_ann(1), _ann(2 if key == 'images' else 1, image_id=images[1]['id'])]
-    with pytest.raises(AnnotationError) as err:
+    with pytest.raises(DuplicateIdError) as err:
         _dataset(tmp_path, annotations, images=images)
     message = str(err.value)
     assert osp.join(str(tmp_path), 'ann.json') in message
     assert f'1 {key[:-1]} ids occur more than once in "{key}": [1] (id 1: 2 times)' in message
-    assert isinstance(err.value, AssertionError)  # mmdetection 2.x asserted
+    # mmdetection 2.x asserted on duplicate annotation ids; a 2.x user's except still works
+    assert isinstance(err.value, AssertionError)
 
 
 def test_unknown_category_id(tmp_path):
