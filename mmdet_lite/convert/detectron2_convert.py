@@ -24,8 +24,9 @@ tensors) → ``configs/detectron2/{faster,mask}_rcnn_r50_fpn_d2.py``:
 detectron2's non-persistent buffers (``pixel_mean``, ``pixel_std``) and anchor buffers are
 dropped: the config carries them. Any other key is an error naming it.
 
-Detectron (1, Caffe2) ImageNet ResNets (``R-50.pkl``: ``{'blobs': {'conv1_w': ..., 'res2_0_branch2a_w':
-..., 'res2_0_branch2a_bn_s': ...}}``, what mmdetection 2.x's ``detectron2pytorch.py`` reads):
+Detectron (1, Caffe2) ImageNet ResNets (``R-50.pkl``: ``{'blobs': {'conv1_w': ...,
+'res2_0_branch2a_w': ..., 'res2_0_branch2a_bn_s': ...}}``, what mmdetection 2.x's
+``detectron2pytorch.py`` reads):
 AffineChannel scale/shift → BN weight/bias with mean 0 / var 1; ``res{s}_{b}_branch1`` →
 ``layer{s-1}.{b}.downsample``, ``branch2{a,b,c}`` → ``conv{1,2,3}``; ``fc1000`` is dropped.
 """
@@ -44,7 +45,8 @@ DETECTRON_RESNET_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36,
 
 _D2_DROPPED = re.compile(r'^(pixel_mean|pixel_std|.*anchor_generator\.cell_anchors\.\d+)$')
 _D2_STEM = re.compile(r'^backbone\.bottom_up\.stem\.conv1\.(norm\.)?(\w+)$')
-_D2_BLOCK = re.compile(r'^backbone\.bottom_up\.res(\d)\.(\d+)\.(conv[123]|shortcut)\.(norm\.)?(\w+)$')
+_D2_BLOCK = re.compile(
+    r'^backbone\.bottom_up\.res(\d)\.(\d+)\.(conv[123]|shortcut)\.(norm\.)?(\w+)$')
 _D2_FPN = re.compile(r'^backbone\.fpn_(lateral|output)(\d)\.(weight|bias)$')
 _D2_FIXED = {
     'proposal_generator.rpn_head.conv': 'rpn_head.rpn_conv',

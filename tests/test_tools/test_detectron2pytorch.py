@@ -115,7 +115,8 @@ def test_detectron2_pkl_converts_to_our_state_dict(tmp_path, config, with_mask):
         'backbone.bottom_up.res5.2.conv3.norm.running_var'
     assert sources['neck.lateral_convs.0.conv.weight'] == 'backbone.fpn_lateral2.weight'
     assert sources['neck.fpn_convs.3.conv.bias'] == 'backbone.fpn_output5.bias'
-    assert sources['rpn_head.rpn_cls.weight'] == 'proposal_generator.rpn_head.objectness_logits.weight'
+    assert sources['rpn_head.rpn_cls.weight'] == \
+        'proposal_generator.rpn_head.objectness_logits.weight'
     assert sources['roi_head.bbox_head.shared_fcs.1.weight'] == 'roi_heads.box_head.fc2.weight'
     if with_mask:
         assert sources['roi_head.mask_head.upsample.weight'] == 'roi_heads.mask_head.deconv.weight'

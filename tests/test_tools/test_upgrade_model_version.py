@@ -21,7 +21,8 @@ def test_faster_rcnn_1x_to_2x(tmp_path):
              'rpn_head.rpn_cls.weight': _rows(3), 'rpn_head.rpn_cls.bias': torch.arange(3.),
              'bbox_head.fc_cls.weight': _rows(C), 'bbox_head.fc_cls.bias': torch.arange(5.),
              'bbox_head.fc_reg.weight': _rows(4 * C), 'bbox_head.fc_reg.bias': torch.arange(20.),
-             'mask_head.conv_logits.weight': _rows(C), 'mask_head.conv_logits.bias': torch.arange(5.)}
+             'mask_head.conv_logits.weight': _rows(C),
+             'mask_head.conv_logits.bias': torch.arange(5.)}
     src, dst = tmp_path / 'old.pth', tmp_path / 'new.pth'
     torch.save(dict(state_dict=state, meta=dict(config=config, mmdet_version='1.0rc0+abc')), src)
     load_tool('tools/model_converters/upgrade_model_version.py').main(
@@ -47,7 +48,8 @@ def test_faster_rcnn_1x_to_2x(tmp_path):
 
 def test_retinanet_0_5_convs_and_anchor_groups(tmp_path):
     config = "model = dict(type='RetinaNet', bbox_head=dict(type='RetinaHead'))"
-    state = {'bbox_head.cls_convs.0.weight': torch.ones(1), 'bbox_head.reg_convs.1.bias': torch.ones(1),
+    state = {'bbox_head.cls_convs.0.weight': torch.ones(1),
+             'bbox_head.reg_convs.1.bias': torch.ones(1),
              'bbox_head.retina_cls.weight': _rows(2 * C)}  # 2 anchors x 5 classes
     src, dst = tmp_path / 'old.pth', tmp_path / 'new.pth'
     torch.save(dict(state_dict=state, meta=dict(config=config, mmdet_version='0.5.1')), src)

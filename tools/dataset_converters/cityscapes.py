@@ -1,6 +1,7 @@
 """Convert Cityscapes gtFine instance annotations to COCO json (instancesonly_filtered_gtFine_*).
 
-    python tools/dataset_converters/cityscapes.py data/cityscapes --nproc 8 -o data/cityscapes/annotations
+    python tools/dataset_converters/cityscapes.py data/cityscapes --nproc 8 \
+        -o data/cityscapes/annotations
 
 Reads ``*_gtFine_instanceIds.png`` as mmdetection 2.x, or rasterises ``*_gtFine_polygons.json``
 when the png is absent (no cityscapesscripts needed). Splits without images are skipped.

@@ -3,7 +3,8 @@
 detectron2 R50-FPN Faster / Mask R-CNN (``.pkl`` from the model zoo, or a detectron2 ``.pth``)::
 
     python tools/model_converters/detectron2pytorch.py model_final_f10217.pkl mask_rcnn_d2.pth
-    python tools/test.py configs/detectron2/mask_rcnn_r50_fpn_d2.py mask_rcnn_d2.pth --eval bbox segm
+    python tools/test.py configs/detectron2/mask_rcnn_r50_fpn_d2.py mask_rcnn_d2.pth \
+        --eval bbox segm
 
 Detectron's ImageNet ResNet (mmdetection 2.x's use: ``src dst depth``)::
 

@@ -1,6 +1,6 @@
 """Upgrade a checkpoint of mmdetection 0.x/1.x to the 2.x layout mmdet_lite loads.
 
-    python tools/model_converters/upgrade_model_version.py old_faster_rcnn.pth new.pth --num-classes 81
+    python tools/model_converters/upgrade_model_version.py old.pth new.pth --num-classes 81
 
 What is renamed / reordered: mmdet_lite/convert/model_version.py. The model's config is read
 from the checkpoint's meta without running it.
