@@ -4,10 +4,16 @@ Example (Mask R-CNN R50-FPN at 800x1216 on CPU, 3 timed images after 1 warm-up):
 
     python tools/analysis_tools/benchmark.py configs/torchvision/mask_rcnn_r50_fpn_tv.py \
         --compare-torchvision --shape 800 1216 --num-images 3 --warmup 1 --device cpu
+
+Training iterations (batch 2, also against mmdetection 2.28 when its oracle venv exists)::
+
+    python tools/analysis_tools/benchmark.py configs/torchvision/mask_rcnn_r50_fpn_tv.py \
+        --train --compare-torchvision --mmdet2-python auto --shape 512 768 --num-iters 3
 """
 import argparse
 
 from mmdet_lite.analysis.benchmark import format_benchmark, run_benchmark
+from mmdet_lite.analysis.train_benchmark import format_train_benchmark, run_train_benchmark
 
 
 def parse_args() -> argparse.Namespace:
@@ -28,11 +34,32 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--fuse-conv-bn', action='store_true',
                         help='fold BN into convs in mmdet_lite\'s model (mmcv.cnn.fuse_conv_bn)')
     parser.add_argument('--seed', type=int, default=0, help='seed of inputs and random weights')
+    train = parser.add_argument_group(
+        'training (--train): forward + backward + SGD step per iteration, mmdet_lite vs '
+        'torchvision (with --compare-torchvision) and mmdetection 2.28 (with --mmdet2-python); '
+        '--shape, --warmup, --threads and --seed apply, CPU only')
+    train.add_argument('--train', action='store_true', help='time training iterations')
+    train.add_argument('--batch-size', type=int, default=2, help='images per iteration')
+    train.add_argument('--num-iters', type=int, default=3, help='timed iterations')
+    train.add_argument('--num-gts', type=int, default=8, help='objects per image')
+    train.add_argument('--mmdet2-python', default=None,
+                       help="python of the mmdetection 2.28 oracle venv, or 'auto' "
+                            '($MMDET2_VENV/bin/python, default /tmp/mmdet2_venv, if present)')
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
+    if args.train:
+        if args.device != 'cpu':
+            raise SystemExit('--train times CPU training only; leave out --device')
+        report = run_train_benchmark(
+            args.config, args.checkpoint, shape=args.shape, batch_size=args.batch_size,
+            num_iters=args.num_iters, warmup=args.warmup, num_gts=args.num_gts,
+            compare_torchvision=args.compare_torchvision, mmdet2_python=args.mmdet2_python,
+            threads=args.threads, seed=args.seed)
+        print(format_train_benchmark(report))
+        return
     report = run_benchmark(args.config, args.checkpoint, args.compare_torchvision,
                            shape=args.shape, num_images=args.num_images, warmup=args.warmup,
                            device=args.device, threads=args.threads, seed=args.seed,
