@@ -1,7 +1,7 @@
 """Runtime: 2.x config translation onto mmengine's Runner, hooks mmengine lacks, safe checkpoints."""
 from ..checkpoint import (AtomicLocalBackend, UnsafeCheckpointError, checkpoint_classes,
                           load_checkpoint, load_checkpoint_safely, save_checkpoint_atomic)
-from .check_invalid_loss_hook import CheckInvalidLossHook
+from .check_invalid_loss_hook import CheckInvalidLossHook, InvalidLossError
 from .checkpoint_validation import CheckpointMismatchError, DamagedCheckpointError
 from .dataset_metric import DatasetMetric
 from .ema_hook import (BaseEMAHook, ExpMomentumEMA, ExpMomentumEMAHook, LinearMomentumEMA,
@@ -46,5 +46,6 @@ __all__ = [
     'LinearMomentumEMA', 'ExpMomentumEMAHook', 'LinearMomentumEMAHook', 'YOLOXModeSwitchHook',
     'SyncNormHook', 'SyncRandomSizeHook', 'CheckInvalidLossHook', 'MemoryProfilerHook',
     'SetEpochInfoHook', 'LearningRateDecayOptimizerConstructor', 'SafeCheckpointHook',
-    'DamagedCheckpointError', 'CheckpointMismatchError', 'LiteIterBasedTrainLoop'
+    'DamagedCheckpointError', 'CheckpointMismatchError', 'LiteIterBasedTrainLoop',
+    'InvalidLossError'
 ]

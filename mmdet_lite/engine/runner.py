@@ -11,6 +11,8 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
 from ..checkpoint import ATOMIC_BACKEND, unwrap_state_dict
+from .check_invalid_loss_hook import (CheckInvalidLossHook, InvalidLossError,
+                                      non_finite_parameters)
 from .checkpoint_validation import (CheckpointMismatchError, DamagedCheckpointError,
                                     checkpoint_damage, newest_resumable, read_checkpoint,
                                     resume_candidates, resume_problem, state_dict_mismatch)
@@ -64,6 +66,8 @@ class LiteRunner(Runner):
     def register_hooks(self, default_hooks=None, custom_hooks=None) -> None:
         super().register_hooks(default_hooks, custom_hooks)
         self.register_hook(RngContinuityHook())
+        if not any(isinstance(hook, CheckInvalidLossHook) for hook in self.hooks):
+            self.register_hook(CheckInvalidLossHook(interval=1))
 
     def setup_env(self, env_cfg: Dict) -> None:
         if self.distributed and not is_distributed():
@@ -197,6 +201,14 @@ class LiteRunner(Runner):
                         save_optimizer: bool = True, save_param_scheduler: bool = True,
                         meta: Optional[dict] = None, by_epoch: bool = True,
                         backend_args: Optional[dict] = None) -> None:
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        broken = non_finite_parameters(model)
+        if broken:  # a diverged run: keep the last good checkpoint the newest
+            raise InvalidLossError(
+                f'not saving {osp.join(out_dir, filename)!r}: {len(broken)} parameters are '
+                f'infinite or NaN (first: {broken[:5]}); the training diverged at or before '
+                f'iteration {self.iter}. The previous checkpoints are kept; lower the learning '
+                'rate or set optimizer_config.grad_clip')
         meta = dict(meta or {})
         classes = dataset_classes(self.train_dataloader.dataset)
         if classes is not None:
