@@ -225,6 +225,10 @@ def quantize_onnx(model_file: str, output_file: str, calib_batches: Iterable[np.
                   percentile=CalibrationMethod.Percentile)[calibrate_method]
     out_dir = osp.dirname(osp.abspath(output_file))
     os.makedirs(out_dir, exist_ok=True)
+    extra_options = dict(ActivationSymmetric=activation_type == 'int8')
+    if calibrate_method == 'minmax':
+        # ranges folded in after every batch: one image's activations in memory, not all
+        extra_options['CalibMaxIntermediateOutputs'] = 1
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         tmp_file = osp.join(tmp, 'int8.onnx')
         quantize_static(
@@ -233,7 +237,7 @@ def quantize_onnx(model_file: str, output_file: str, calib_batches: Iterable[np.
             activation_type=QuantType.QUInt8 if activation_type == 'uint8' else QuantType.QInt8,
             weight_type=QuantType.QInt8, nodes_to_quantize=selection.quantized,
             nodes_to_exclude=selection.fp32, calibrate_method=method,
-            extra_options=dict(ActivationSymmetric=activation_type == 'int8'))
+            extra_options=extra_options)
         if reader.count == 0:
             raise ValueError('no calibration batch was given; calibrate on >= 1 image')
         quantized = onnx.load(tmp_file)
