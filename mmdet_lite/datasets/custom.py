@@ -165,8 +165,10 @@ class CustomDataset(Dataset):
         return self.pipeline(results)
 
     @classmethod
-    def get_classes(cls, classes: Union[None, str, Sequence[str]] = None) -> Tuple[str, ...]:
-        """``classes`` as a tuple: the class default, a sequence, or one name per line of a file."""
+    def get_classes(cls, classes: Union[None, str, Sequence[str]] = None
+                    ) -> Union[Tuple[str, ...], List[str]]:
+        """The class names: the class default, a copy of the given list or tuple (its type kept,
+        as 2.x kept it), or a tuple of the names of a file with one name per line."""
         if classes is None:
             return cls.CLASSES
         if isinstance(classes, str):
@@ -175,7 +177,7 @@ class CustomDataset(Dataset):
                                         f'names or a text file with one name per line')
             return tuple(line.strip() for line in open(classes) if line.strip())
         if isinstance(classes, (tuple, list)):
-            return tuple(classes)
+            return type(classes)(classes)
         raise ValueError(f'unsupported type {type(classes).__name__} of classes; use a tuple '
                          f'of names or a file path')
 

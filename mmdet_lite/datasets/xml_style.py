@@ -6,6 +6,7 @@ from typing import List, Optional
 import numpy as np
 from PIL import Image
 
+from ..core.utils.errors import ConfigValueError
 from ..registry import DATASETS
 from .custom import CustomDataset
 
@@ -23,9 +24,13 @@ class XMLDataset(CustomDataset):
         self.img_subdir = img_subdir
         self.ann_subdir = ann_subdir
         self.min_size = min_size
+        if not (self.CLASSES or kwargs.get('classes')):
+            # before loading: reading the annotations needs the class names
+            raise ConfigValueError(f'{self.__class__.__name__} has CLASSES=None: give '
+                                   'classes=(...) or set CLASSES on the subclass')
         super().__init__(**kwargs)
         if not self.CLASSES:
-            raise ValueError(f'{self.__class__.__name__} needs classes=(...)')
+            raise ConfigValueError(f'{self.__class__.__name__} needs classes=(...)')
         self.cat2label = {name: i for i, name in enumerate(self.CLASSES)}
 
     def _xml_path(self, img_id: str) -> str:

@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from mmdet_lite.registry import TASK_UTILS
+from ...core.utils.errors import ConfigValueError
 
 Device = Union[str, torch.device]
 Stride = Union[int, float, Sequence[Union[int, float]]]
@@ -87,8 +88,8 @@ class MlvlPointGenerator:
             (x, y, stride_w, stride_h) when ``with_stride``.
         """
         if len(featmap_sizes) != self.num_levels:
-            raise ValueError(f'MlvlPointGenerator has {self.num_levels} levels (strides '
-                             f'{self.strides}) but got {len(featmap_sizes)} feature map sizes')
+            raise ConfigValueError(f'MlvlPointGenerator has {self.num_levels} levels (strides '
+                                   f'{self.strides}) but got {len(featmap_sizes)} feature map sizes')
         return [
             self.single_level_grid_priors(featmap_sizes[i], level_idx=i, dtype=dtype,
                                           device=device, with_stride=with_stride)

@@ -9,6 +9,7 @@ from torch import Tensor
 from mmdet_lite.registry import TASK_UTILS
 from .anchor_generator import AnchorGenerator, _pair
 from .legacy_anchor_generator import LegacyAnchorGenerator
+from ...core.utils.errors import ConfigValueError
 
 # (input_size, basesize_ratio_range[0]) -> the first level's (min, max) size in % of the input,
 # which SSD sets apart from the evenly spaced sizes of the other levels.
@@ -80,8 +81,8 @@ class SSDAnchorGenerator(AnchorGenerator):
             raise ValueError(f'SSDAnchorGenerator: {len(strides)} strides but {len(ratios)} '
                              'ratio lists; give one list of ratios per level')
         if (min_sizes is None) != (max_sizes is None):
-            raise ValueError('SSDAnchorGenerator: give both min_sizes and max_sizes or neither '
-                             f'(got min_sizes={min_sizes}, max_sizes={max_sizes})')
+            raise ConfigValueError('SSDAnchorGenerator: give both min_sizes and max_sizes or neither '
+                                   f'(got min_sizes={min_sizes}, max_sizes={max_sizes})')
         if (not isinstance(basesize_ratio_range, (tuple, list)) or len(basesize_ratio_range) != 2
                 or not all(isinstance(r, Number) for r in basesize_ratio_range)):
             raise ValueError('SSDAnchorGenerator: basesize_ratio_range must be a (low, high) '

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from .scale_factor import scale_factor_tensor
+from ...core.utils.errors import ConfigValueError
 
 _FLIP_DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
 
@@ -165,9 +166,9 @@ def distance2bbox(points: Tensor, distance: Tensor,
         max_shape = x1.new_tensor(max_shape)
     max_shape = max_shape[..., :2].type_as(x1)
     if max_shape.ndim == 2 and (bboxes.ndim != 3 or max_shape.size(0) != bboxes.size(0)):
-        raise ValueError(f'distance2bbox: {max_shape.size(0)} per-image max_shapes need batched '
-                         f'(B, N, 4) boxes with B = {max_shape.size(0)}, got '
-                         f'{tuple(bboxes.shape)}')
+        raise ConfigValueError(f'distance2bbox: {max_shape.size(0)} per-image max_shapes need batched '
+                               f'(B, N, 4) boxes with B = {max_shape.size(0)}, got '
+                               f'{tuple(bboxes.shape)}')
     max_xy = torch.cat([max_shape, max_shape], dim=-1).flip(-1).unsqueeze(-2)  # (..., 1, 4)
     min_xy = x1.new_tensor(0)
     bboxes = torch.where(bboxes < min_xy, min_xy, bboxes)

@@ -89,8 +89,15 @@ def tpfp_default(det_bboxes: np.ndarray, gt_bboxes: np.ndarray,
 
 def get_cls_results(det_results: List[List[np.ndarray]], annotations: List[dict],
                     class_id: int) -> Tuple[List[np.ndarray], List[np.ndarray], List[np.ndarray]]:
-    """Per image: the detections, GT boxes and ignored GT boxes of one class."""
-    dets = [np.asarray(res[class_id], dtype=np.float32).reshape(-1, 5) for res in det_results]
+    """Per image: the detections, GT boxes and ignored GT boxes of one class.
+
+    Detections are (n, 5) ``[x1, y1, x2, y2, score]``; (n, 4) boxes without scores are kept as
+    they are (2.x accepted them: :func:`eval_map` then ranks them by their last column).
+    """
+    dets = []
+    for res in det_results:
+        det = np.asarray(res[class_id], dtype=np.float32)
+        dets.append(det if det.ndim == 2 and det.shape[1] in (4, 5) else det.reshape(-1, 5))
     gts, ignores = [], []
     for ann in annotations:
         gts.append(np.asarray(ann['bboxes'], np.float32).reshape(-1, 4)[ann['labels'] == class_id])
@@ -144,7 +151,9 @@ def eval_map(det_results: List[List[np.ndarray]], annotations: List[dict],
                 areas = _areas(g, extra)
                 for k, (lo, hi) in enumerate(area_ranges):
                     num_gts[k] += np.sum((areas >= lo) & (areas < hi))
-        all_dets = np.vstack(dets) if dets else np.zeros((0, 5), np.float32)
+        width = next((d.shape[1] for d in dets if len(d)), 5)
+        all_dets = np.vstack([d if len(d) else np.zeros((0, width), np.float32) for d in dets]) \
+            if dets else np.zeros((0, 5), np.float32)
         order = np.argsort(-all_dets[:, -1], kind='stable')
         tp = np.cumsum(np.hstack([f[0] for f in flags])[:, order], axis=1) if flags else \
             np.zeros((num_scales, 0))

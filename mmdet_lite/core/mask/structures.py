@@ -12,6 +12,7 @@ import numpy as np
 import pycocotools.mask as mask_utils
 import torch
 from torchvision.ops import roi_align
+from ...core.utils.errors import ConfigTypeError, ConfigValueError
 
 _DIRECTIONS = ('horizontal', 'vertical', 'diagonal')
 
@@ -118,8 +119,8 @@ class BitmapMasks(BaseInstanceMasks):
                             f'ndarrays, got {type(masks).__name__}')
         stacked = np.stack(masks) if isinstance(masks, list) else np.asarray(masks)
         if stacked.ndim != 3 or stacked.shape[1:] != (self.height, self.width):
-            raise ValueError(f'BitmapMasks: masks of shape {stacked.shape} do not match '
-                             f'(N, {self.height}, {self.width})')
+            raise ConfigValueError(f'BitmapMasks: masks of shape {stacked.shape} do not match '
+                                   f'(N, {self.height}, {self.width})')
         self.masks = stacked
 
     def __getitem__(self, index) -> 'BitmapMasks':
@@ -248,7 +249,7 @@ class BitmapMasks(BaseInstanceMasks):
 def _clipped_crop_window(bbox: np.ndarray, height: int, width: int) -> Tuple[int, int, int, int]:
     """(x1, y1, w, h) of ``bbox`` clipped to the image, at least 1 px each way."""
     if not (isinstance(bbox, np.ndarray) and bbox.ndim == 1 and len(bbox) == 4):
-        raise ValueError(f'crop expects a bbox ndarray of shape (4,), got {bbox!r}')
+        raise ConfigValueError(f'crop expects a bbox ndarray of shape (4,), got {bbox!r}')
     box = bbox.astype(np.float64).copy()
     box[0::2] = np.clip(box[0::2], 0, width)
     box[1::2] = np.clip(box[1::2], 0, height)
@@ -277,8 +278,8 @@ class PolygonMasks(BaseInstanceMasks):
                             f'got {type(masks).__name__}')
         for obj in masks:
             if not isinstance(obj, list) or not all(isinstance(p, np.ndarray) for p in obj):
-                raise TypeError('PolygonMasks: each object must be a list of ndarrays '
-                                '[x0, y0, x1, y1, ...]')
+                raise ConfigTypeError('PolygonMasks: each object must be a list of ndarrays '
+                                      '[x0, y0, x1, y1, ...]')
         self.height = int(height)
         self.width = int(width)
         self.masks = masks
@@ -291,6 +292,9 @@ class PolygonMasks(BaseInstanceMasks):
         if isinstance(index, torch.Tensor):
             index = index.tolist()
         if isinstance(index, list):
+            if not all(isinstance(i, (int, np.integer)) for i in index):
+                raise ValueError(f'PolygonMasks index must be an int, a slice or integer indices '
+                                 f'(list, ndarray, Tensor), got {index!r}')
             masks = [self.masks[i] for i in index]
         else:
             try:
@@ -350,6 +354,8 @@ class PolygonMasks(BaseInstanceMasks):
                         binarize=True) -> 'PolygonMasks':
         """Polygon ``inds[i]`` mapped into box ``bboxes[i]`` scaled to ``out_shape`` (h, w)."""
         out_h, out_w = int(out_shape[0]), int(out_shape[1])
+        if len(self.masks) == 0:
+            return PolygonMasks([], out_h, out_w)
         if isinstance(bboxes, torch.Tensor):
             bboxes = bboxes.detach().cpu().numpy()
         if isinstance(inds, torch.Tensor):

@@ -7,7 +7,7 @@ dict (house style: never mutate a config you were given).
 import copy
 from typing import List, Mapping, Optional, Sequence, Union
 
-from mmengine.config import ConfigDict
+from mmengine.config import Config, ConfigDict
 
 
 def as_config(cfg: Optional[Union[Mapping, Sequence[Mapping]]]
@@ -15,10 +15,13 @@ def as_config(cfg: Optional[Union[Mapping, Sequence[Mapping]]]
     """A deep copy of ``cfg`` with attribute access (``cfg.nms.iou_threshold``); None stays None.
 
     Nested dicts become ``ConfigDict`` too; the copy shares nothing with ``cfg``. A list of
-    dicts (2.x's per-stage ``train_cfg.rcnn`` of Cascade R-CNN) becomes a list of copies.
+    dicts (2.x's per-stage ``train_cfg.rcnn`` of Cascade R-CNN) becomes a list of copies. A whole
+    ``Config`` (2.x code wraps ``mmcv.Config(dict(...))``) is read as its dict.
     """
     if cfg is None:
         return None
+    if isinstance(cfg, Config):
+        cfg = cfg.to_dict()
     if isinstance(cfg, (list, tuple)) and all(isinstance(c, Mapping) for c in cfg):
         return [ConfigDict(copy.deepcopy(dict(c))) for c in cfg]
     if not isinstance(cfg, Mapping):

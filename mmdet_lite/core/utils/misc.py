@@ -4,6 +4,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
+from ...core.utils.errors import ConfigValueError, UnsupportedTypeError
 
 
 def multi_apply(func: Callable, *args, **kwargs) -> Tuple[list, ...]:
@@ -43,7 +44,7 @@ def flip_tensor(src_tensor: Tensor, flip_direction: str) -> Tensor:
                          f'{tuple(src_tensor.shape)}')
     dims = {'horizontal': [3], 'vertical': [2], 'diagonal': [2, 3]}
     if flip_direction not in dims:
-        raise ValueError(f"flip_direction must be one of {list(dims)}, got '{flip_direction}'")
+        raise ConfigValueError(f"flip_direction must be one of {list(dims)}, got '{flip_direction}'")
     return torch.flip(src_tensor, dims[flip_direction])
 
 
@@ -101,8 +102,8 @@ def filter_scores_and_topk(
         elif isinstance(results, torch.Tensor):
             filtered_results = results[keep_idxs]
         else:
-            raise TypeError('results of filter_scores_and_topk must be a dict, list or Tensor, '
-                            f'got {type(results).__name__}')
+            raise UnsupportedTypeError('results of filter_scores_and_topk must be a dict, list or Tensor, '
+                                       f'got {type(results).__name__}')
     return scores, labels, keep_idxs, filtered_results
 
 

@@ -13,8 +13,9 @@ import mmcv
 import numpy as np
 import torch
 
-from .palette import ColorSpec, color_val_rgb, get_palette
+from .palette import ColorSpec, get_palette
 from .results import unpack_det_result
+from ...core.utils.errors import ValueTypeError
 
 MASK_ALPHA = 0.5
 LABEL_BG_ALPHA = 0.8
@@ -51,7 +52,7 @@ def _to_array(x: Any, name: str, ndim: int) -> np.ndarray:
         x = x.detach().cpu().numpy()
     x = np.asarray(x)
     if x.ndim != ndim:
-        raise ValueError(f'{name} must have {ndim} dimensions, got shape {x.shape}')
+        raise ValueTypeError(f'{name} must have {ndim} dimensions, got shape {x.shape}')
     return x
 
 
@@ -225,9 +226,14 @@ def imshow_det_result(img: Union[str, np.ndarray],
                              out_file=out_file)
 
 
-def color_val_matplotlib(color: Union[str, Sequence[int]]) -> Tuple[float, float, float]:
-    """An (R, G, B) colour or name as matplotlib's RGB floats in [0, 1] (2.x name)."""
-    return tuple(c / 255 for c in color_val_rgb(color))  # type: ignore[return-value]
+def color_val_matplotlib(color: Union[mmcv.Color, str, Sequence[int], int, np.ndarray]
+                         ) -> Tuple[float, float, float]:
+    """mmdetection 2.x's colour conversion: ``mmcv.color_val`` input, which is BGR (an
+    ``mmcv.Color``, a name, a (B, G, R) tuple or ndarray, or one int for all channels), as
+    matplotlib's (R, G, B) floats in [0, 1]. Unlike the palettes here, tuples are BGR, as in 2.x.
+    """
+    blue, green, red = mmcv.color_val(color)
+    return (red / 255, green / 255, blue / 255)
 
 
 def imshow_gt_det_bboxes(img: Union[str, np.ndarray],

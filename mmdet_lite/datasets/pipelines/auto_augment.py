@@ -12,6 +12,7 @@ import numpy as np
 
 from ...registry import TRANSFORMS
 from .compose import Compose
+from ...core.utils.errors import ConfigValueError
 
 MAX_LEVEL = 10
 
@@ -35,8 +36,8 @@ def check_level_prob(transform: str, level: Optional[float], prob: float) -> Non
     """The 2.x range checks shared by every policy transform."""
     if level is not None:
         if not isinstance(level, (int, float)) or not 0 <= level <= MAX_LEVEL:
-            raise ValueError(f'{transform}: level must be a number in [0, {MAX_LEVEL}], '
-                             f'got {level!r}')
+            raise ConfigValueError(f'{transform}: level must be a number in [0, {MAX_LEVEL}], '
+                                   f'got {level!r}')
     if not 0 <= prob <= 1:
         raise ValueError(f'{transform}: prob must be in [0, 1], got {prob!r}')
 

@@ -5,6 +5,7 @@ import numpy as np
 
 from ...registry import TRANSFORMS
 from .instance_fields import BBOX2MASK, clip_bboxes, keep_instances, non_degenerate, single_image
+from ...core.utils.errors import ConfigValueError
 
 
 @TRANSFORMS.register_module()
@@ -85,7 +86,7 @@ class RandomShift:
 
     def __init__(self, shift_ratio: float = 0.5, max_shift_px: int = 32, filter_thr_px: int = 1):
         if not 0 <= shift_ratio <= 1:
-            raise ValueError(f'RandomShift shift_ratio must be in [0, 1], got {shift_ratio}')
+            raise ConfigValueError(f'RandomShift shift_ratio must be in [0, 1], got {shift_ratio}')
         if max_shift_px < 0:
             raise ValueError(f'RandomShift max_shift_px must be >= 0, got {max_shift_px}')
         self.shift_ratio = shift_ratio

@@ -13,6 +13,7 @@ from ...core.evaluation.bbox_overlaps import bbox_overlaps
 from ...registry import TRANSFORMS
 from .instance_fields import (BBOX2MASK, centers_inside, clip_bboxes, keep_instances,
                               non_degenerate, single_image)
+from ...core.utils.errors import ConfigValueError
 
 _CROP_TYPES = ('relative_range', 'relative', 'absolute', 'absolute_range')
 
@@ -48,8 +49,8 @@ class RandomCrop:
                              f'got {crop_type!r}')
         if crop_type.startswith('absolute'):
             if not all(isinstance(s, (int, np.integer)) and s > 0 for s in crop_size):
-                raise ValueError(f'RandomCrop({crop_type!r}) needs positive integer pixel sizes '
-                                 f'(h, w), got crop_size={crop_size}')
+                raise ConfigValueError(f'RandomCrop({crop_type!r}) needs positive integer pixel sizes '
+                                       f'(h, w), got crop_size={crop_size}')
             if crop_type == 'absolute_range' and crop_size[0] > crop_size[1]:
                 raise ValueError(f"RandomCrop('absolute_range') needs crop_size = (min, max), "
                                  f'got {crop_size}')
@@ -232,8 +233,8 @@ class RandomCenterCropPad:
         else:
             if not (isinstance(crop_size, (list, tuple)) and crop_size[0] > 0
                     and crop_size[1] > 0):
-                raise ValueError(f'RandomCenterCropPad (train mode) needs crop_size=(h, w) > 0, '
-                                 f'got {crop_size!r}')
+                raise ConfigValueError(f'RandomCenterCropPad (train mode) needs crop_size=(h, w) > 0, '
+                                       f'got {crop_size!r}')
             if not isinstance(ratios, (list, tuple)):
                 raise ValueError(f'RandomCenterCropPad ratios must be a list, got {ratios!r}')
             if test_pad_mode is not None:

@@ -7,6 +7,7 @@ labels and masks with the same index, so the three stay aligned.
 from typing import Tuple
 
 import numpy as np
+from ...core.utils.errors import ConfigValueError
 
 BBOX2LABEL = {'gt_bboxes': 'gt_labels', 'gt_bboxes_ignore': 'gt_labels_ignore'}
 BBOX2MASK = {'gt_bboxes': 'gt_masks', 'gt_bboxes_ignore': 'gt_masks_ignore'}
@@ -60,7 +61,7 @@ def single_image(results: dict, transform: str) -> np.ndarray:
     """``results['img']``, refusing pipelines with several image fields (2.x restriction)."""
     fields = results.get('img_fields', ['img'])
     if list(fields) != ['img']:
-        raise ValueError(f'{transform} handles a single image field, got img_fields={fields}')
+        raise ConfigValueError(f'{transform} handles a single image field, got img_fields={fields}')
     return results['img']
 
 

@@ -97,7 +97,8 @@ class LoadImageFromFile:
         self.to_float32 = to_float32
         self.color_type = color_type
         self.channel_order = channel_order
-        args = dict(file_client_args or dict(backend='disk'))
+        self.file_client_args = dict(file_client_args or dict(backend='disk'))
+        args = self.file_client_args
         self.backend_args = None if args.get('backend', 'disk') in ('disk', 'local') else args
 
     def __call__(self, results: dict) -> dict:
@@ -141,7 +142,8 @@ class LoadImageFromFile:
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(to_float32={self.to_float32}, '
-                f"color_type='{self.color_type}', channel_order='{self.channel_order}')")
+                f"color_type='{self.color_type}', channel_order='{self.channel_order}', "
+                f'file_client_args={self.file_client_args})')
 
 
 @TRANSFORMS.register_module()

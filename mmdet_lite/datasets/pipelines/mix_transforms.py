@@ -15,6 +15,7 @@ from ...core.mask.structures import BitmapMasks, PolygonMasks
 from ...registry import TRANSFORMS
 from .instance_fields import (clip_bboxes, find_inside_bboxes, keep_box_candidates,
                               non_degenerate, require_boxes_only)
+from ...core.utils.errors import ConfigValueError
 
 Box = Tuple[int, int, int, int]
 
@@ -62,7 +63,7 @@ class Mosaic:
                  min_bbox_size: float = 0, bbox_clip_border: bool = True,
                  skip_filter: bool = True, pad_val: float = 114, prob: float = 1.0):
         if not isinstance(img_scale, tuple) or len(img_scale) != 2:
-            raise ValueError(f'Mosaic img_scale must be a tuple (h, w), got {img_scale!r}')
+            raise ConfigValueError(f'Mosaic img_scale must be a tuple (h, w), got {img_scale!r}')
         if not 0 <= prob <= 1:
             raise ValueError(f'Mosaic prob must be in [0, 1], got {prob}')
         self.img_scale = img_scale
@@ -166,7 +167,7 @@ class MixUp:
                  min_area_ratio: float = 0.2, max_aspect_ratio: float = 20,
                  bbox_clip_border: bool = True, skip_filter: bool = True):
         if not isinstance(img_scale, tuple) or len(img_scale) != 2:
-            raise ValueError(f'MixUp img_scale must be a tuple (h, w), got {img_scale!r}')
+            raise ConfigValueError(f'MixUp img_scale must be a tuple (h, w), got {img_scale!r}')
         self.dynamic_scale = img_scale
         self.ratio_range = ratio_range
         self.flip_ratio = flip_ratio

@@ -14,6 +14,7 @@ import numpy as np
 from ...registry import TRANSFORMS
 from .auto_augment import check_level_prob, enhance_level_to_value
 from .instance_fields import single_image
+from ...core.utils.errors import ConfigValueError
 
 
 @TRANSFORMS.register_module()
@@ -115,8 +116,8 @@ class CutOut:
             raise ValueError('CutOut needs exactly one of cutout_shape and cutout_ratio')
         if isinstance(n_holes, (tuple, list)):
             if not (len(n_holes) == 2 and 0 <= n_holes[0] < n_holes[1]):
-                raise ValueError(f'CutOut n_holes must be an int or (min, max) with '
-                                 f'0 <= min < max, got {n_holes}')
+                raise ConfigValueError(f'CutOut n_holes must be an int or (min, max) with '
+                                       f'0 <= min < max, got {n_holes}')
             n_holes = tuple(n_holes)
         else:
             n_holes = (n_holes, n_holes)

@@ -8,6 +8,7 @@ import numpy as np
 from ...registry import TRANSFORMS
 from .instance_fields import (clip_bboxes, find_inside_bboxes, keep_box_candidates,
                               keep_instances, require_boxes_only)
+from ...core.utils.errors import ConfigValueError
 
 
 def _rotation(degrees: float) -> np.ndarray:
@@ -59,8 +60,8 @@ class RandomAffine:
                  min_area_ratio: float = 0.2, max_aspect_ratio: float = 20,
                  bbox_clip_border: bool = True, skip_filter: bool = True):
         if not 0 <= max_translate_ratio <= 1:
-            raise ValueError(f'RandomAffine max_translate_ratio must be in [0, 1], '
-                             f'got {max_translate_ratio}')
+            raise ConfigValueError(f'RandomAffine max_translate_ratio must be in [0, 1], '
+                                   f'got {max_translate_ratio}')
         if not 0 < scaling_ratio_range[0] <= scaling_ratio_range[1]:
             raise ValueError(f'RandomAffine scaling_ratio_range must be (min, max) with '
                              f'0 < min <= max, got {scaling_ratio_range}')

@@ -4,6 +4,7 @@ from typing import List, Sequence, Tuple, Union
 
 from ...registry import TRANSFORMS
 from .compose import Compose
+from ...core.utils.errors import ConfigValueError
 
 
 @TRANSFORMS.register_module()
@@ -24,9 +25,12 @@ class MultiScaleFlipAug:
                  flip_direction: Union[str, List[str]] = 'horizontal'):
         self.transforms = Compose(transforms)
         if (img_scale is None) == (scale_factor is None):
-            raise ValueError('MultiScaleFlipAug needs exactly one of img_scale and scale_factor')
+            raise ConfigValueError('MultiScaleFlipAug needs exactly one of img_scale and scale_factor')
         if img_scale is not None:
             self.img_scale = img_scale if isinstance(img_scale, list) else [img_scale]
+            if not all(isinstance(s, (tuple, list)) and len(s) == 2 for s in self.img_scale):
+                raise ConfigValueError(f'MultiScaleFlipAug img_scale={img_scale!r}: give a (w, h) '
+                                       'tuple or a list of them, e.g. [(1333, 800)]')
             self.scale_key = 'scale'
         else:
             self.img_scale = scale_factor if isinstance(scale_factor, list) else [scale_factor]

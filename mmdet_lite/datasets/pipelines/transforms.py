@@ -10,6 +10,7 @@ import mmcv
 import numpy as np
 
 from ...registry import TRANSFORMS
+from ...core.utils.errors import ConfigValueError
 
 Scale = Tuple[int, int]
 
@@ -37,8 +38,11 @@ class Resize:
         if img_scale is None:
             self.img_scale = None
         else:
-            self.img_scale = [tuple(s) for s in img_scale] if isinstance(img_scale, list) \
-                else [tuple(img_scale)]
+            scales = img_scale if isinstance(img_scale, list) else [img_scale]
+            if not all(isinstance(s, (tuple, list)) and len(s) == 2 for s in scales):
+                raise ConfigValueError(f'Resize img_scale={img_scale!r}: give a (w, h) tuple or a '
+                                       'list of them, e.g. [(1333, 800)]')
+            self.img_scale = [tuple(s) for s in scales]
         if multiscale_mode not in ('range', 'value'):
             raise ValueError(f"multiscale_mode must be 'range' or 'value', got {multiscale_mode!r}")
         if ratio_range is not None and (self.img_scale is None or len(self.img_scale) != 1):
@@ -178,7 +182,7 @@ class RandomFlip:
                 raise ValueError('RandomFlip: a list flip_ratio needs one probability per '
                                  'direction, summing to at most 1')
         elif flip_ratio is not None and not 0 <= flip_ratio <= 1:
-            raise ValueError(f'RandomFlip flip_ratio must be in [0, 1], got {flip_ratio}')
+            raise ConfigValueError(f'RandomFlip flip_ratio must be in [0, 1], got {flip_ratio}')
         self.flip_ratio = flip_ratio
         self.direction = direction
 
@@ -245,9 +249,9 @@ class Pad:
                  pad_val: Union[float, dict] = dict(img=0, masks=0, seg=255)):
         if pad_to_square:
             if size is not None or size_divisor is not None:
-                raise ValueError('Pad: pad_to_square excludes size and size_divisor')
+                raise ConfigValueError('Pad: pad_to_square excludes size and size_divisor')
         elif (size is None) == (size_divisor is None):
-            raise ValueError('Pad needs exactly one of size and size_divisor')
+            raise ConfigValueError('Pad needs exactly one of size and size_divisor')
         self.size = tuple(size) if size is not None else None
         self.size_divisor = size_divisor
         self.pad_to_square = pad_to_square

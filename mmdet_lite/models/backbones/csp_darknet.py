@@ -16,6 +16,7 @@ from ..builder import BACKBONES
 from ..utils.freezing import batch_norms_to_eval, freeze
 from ..utils.conv_module import ConvModule
 from ..utils.csp_layer import CSPLayer
+from ...core.utils.errors import ConfigValueError
 
 _YOLOX_BN = dict(type='BN', momentum=0.03, eps=0.001)
 
@@ -102,8 +103,8 @@ class CSPDarknet(BaseModule):
                            'or give arch_ovewrite')
         setting = arch_ovewrite or self.arch_settings[arch]
         if not set(out_indices) <= set(range(len(setting) + 1)):
-            raise ValueError(f'CSPDarknet out_indices {tuple(out_indices)} must index '
-                             f"['stem', 'stage1', ..., 'stage{len(setting)}']")
+            raise ConfigValueError(f'CSPDarknet out_indices {tuple(out_indices)} must index '
+                                   f"['stem', 'stage1', ..., 'stage{len(setting)}']")
         if frozen_stages not in range(-1, len(setting) + 1):
             raise ValueError(f'frozen_stages={frozen_stages} must be in [-1, {len(setting)}]')
         norm_cfg = dict(_YOLOX_BN) if norm_cfg is None else norm_cfg

@@ -21,6 +21,7 @@ from ..utils.conv_module import ConvModule
 from ..utils.inverted_residual import InvertedResidual
 from ..utils.make_divisible import make_divisible
 from ..utils.se_layer import SELayer
+from ...core.utils.errors import ConfigKeyError
 
 # a block: [kernel_size, out_channels, se_ratio, stride, expand_ratio, block_type]
 # (block_type 0: inverted residual, 1: EdgeTPU fused residual, -1: plain conv)
@@ -160,7 +161,7 @@ class EfficientNet(BaseModule):
                      dict(type='Constant', layer=['_BatchNorm', 'GroupNorm'], val=1)]):
         super().__init__(init_cfg=init_cfg)
         if arch not in self.arch_settings:
-            raise KeyError(f'EfficientNet arch={arch!r}; use one of {list(self.arch_settings)}')
+            raise ConfigKeyError(f'EfficientNet arch={arch!r}; use one of {list(self.arch_settings)}')
         self.arch_setting = self.arch_settings[arch]
         stages = self.layer_settings[arch[:1]]
         if any(i not in range(len(stages)) for i in out_indices):

@@ -13,6 +13,7 @@ from ..builder import BACKBONES
 from ..utils.conv_module import ConvModule
 from ..utils.res_layer import ResLayer
 from .resnet import BasicBlock
+from ...core.utils.errors import ConfigValueError
 
 
 class HourglassModule(nn.Module):
@@ -80,7 +81,7 @@ class HourglassNet(BaseModule):
             raise ValueError('HourglassNet initialises its own layers; init_cfg must be None')
         super().__init__(init_cfg=init_cfg)
         if num_stacks < 1:
-            raise ValueError(f'HourglassNet num_stacks={num_stacks} must be at least 1')
+            raise ConfigValueError(f'HourglassNet num_stacks={num_stacks} must be at least 1')
         if len(stage_channels) != len(stage_blocks) or len(stage_channels) <= downsample_times:
             raise ValueError(f'HourglassNet stage_channels {tuple(stage_channels)} and '
                              f'stage_blocks {tuple(stage_blocks)} need the same length, more '

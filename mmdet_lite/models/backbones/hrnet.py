@@ -16,6 +16,7 @@ from ..builder import BACKBONES
 from ..utils.freezing import batch_norms_to_eval
 from ..layers import build_conv_layer, build_norm_layer
 from .resnet import BasicBlock, Bottleneck
+from ...core.utils.errors import ConfigKeyError
 
 
 def _conv_norm(conv_cfg: Optional[dict], norm_cfg: dict, in_channels: int, out_channels: int,
@@ -157,7 +158,7 @@ class HRNet(BaseModule):
         for i in range(1, 5):
             stage = extra.get(f'stage{i}') if isinstance(extra, dict) else None
             if stage is None:
-                raise KeyError(f'HRNet extra needs stage1..stage4 dicts; stage{i} is missing')
+                raise ConfigKeyError(f'HRNet extra needs stage1..stage4 dicts; stage{i} is missing')
             if not (len(stage['num_blocks']) == len(stage['num_channels'])
                     == stage['num_branches']):
                 raise ValueError(f'HRNet extra.stage{i}: num_blocks {stage["num_blocks"]} and '

@@ -16,6 +16,7 @@ from ..layers.conv import build_conv_layer
 from ..layers.norm import build_norm_layer
 from .resnet import ResNet
 from .resnext import Bottleneck as _ResNeXtBottleneck
+from ...core.utils.errors import ConfigKeyError
 
 _ARCH_KEYS = ('w0', 'wa', 'wm', 'group_w', 'depth', 'bot_mul')
 
@@ -98,8 +99,8 @@ class RegNet(ResNet):
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         if isinstance(arch, str):
             if arch not in self.arch_settings:
-                raise KeyError(f'RegNet arch {arch!r} is unknown; use one of '
-                               f'{sorted(self.arch_settings)} or a dict with keys {_ARCH_KEYS}')
+                raise ConfigKeyError(f'RegNet arch {arch!r} is unknown; use one of '
+                                     f'{sorted(self.arch_settings)} or a dict with keys {_ARCH_KEYS}')
             arch = self.arch_settings[arch]
         elif not isinstance(arch, dict) or any(k not in arch for k in _ARCH_KEYS):
             raise ValueError(f'RegNet arch must be a name of arch_settings or a dict with keys '

@@ -22,6 +22,7 @@ from ..layers.norm import build_norm_layer
 from ..layers.plugin import build_plugin_layer
 from ..layers.saconv import SAConv2d
 from ..utils.res_layer import ResLayer
+from ...core.utils.errors import ConfigNotImplementedError, ConfigValueError
 
 
 class _ResBlock(nn.Module):
@@ -67,8 +68,8 @@ class BasicBlock(_ResBlock):
                  plugins: Optional[List[dict]] = None):
         super().__init__()
         if dcn is not None or plugins is not None:
-            raise NotImplementedError('BasicBlock (ResNet-18/34) supports neither dcn nor plugins, '
-                                      'as in mmdetection 2.x; use depth 50/101/152 for them')
+            raise ConfigNotImplementedError('BasicBlock (ResNet-18/34) supports neither dcn nor plugins, '
+                                            'as in mmdetection 2.x; use depth 50/101/152 for them')
         norm_cfg = dict(type='BN') if norm_cfg is None else norm_cfg
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
@@ -120,7 +121,7 @@ class Bottleneck(_ResBlock):
                  conv2_groups: int = 1):
         super().__init__()
         if style not in ('pytorch', 'caffe'):
-            raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
+            raise ConfigValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
         if dcn is not None and not isinstance(dcn, dict):
             raise TypeError(f"dcn must be None or a conv config dict such as dict(type='DCN', "
                             f'deform_groups=1, fallback_on_stride=False), got {dcn!r}')
@@ -267,8 +268,11 @@ class ResNet(BaseModule):
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         if pretrained is not None:
+            if not isinstance(pretrained, str):
+                raise TypeError(f'ResNet pretrained must be a checkpoint path or URL (str) or None, '
+                                f'got {pretrained!r}')
             if init_cfg is not None:
-                raise ValueError('give either pretrained or init_cfg to ResNet, not both')
+                raise ConfigValueError('give either pretrained or init_cfg to ResNet, not both')
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
         self._check_stage_args(num_stages, strides, dilations, out_indices, style)
@@ -337,7 +341,7 @@ class ResNet(BaseModule):
     def _check_stage_args(num_stages: int, strides: Sequence[int], dilations: Sequence[int],
                           out_indices: Sequence[int], style: str) -> None:
         if not 1 <= num_stages <= 4:
-            raise ValueError(f'num_stages must be in [1, 4], got {num_stages}')
+            raise ConfigValueError(f'num_stages must be in [1, 4], got {num_stages}')
         if len(strides) != num_stages or len(dilations) != num_stages:
             raise ValueError(f'strides {tuple(strides)} and dilations {tuple(dilations)} need '
                              f'one value per stage (num_stages={num_stages})')

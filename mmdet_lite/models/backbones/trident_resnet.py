@@ -17,6 +17,7 @@ from torch.nn.modules.utils import _pair
 from ..builder import BACKBONES
 from ..utils.res_layer import make_downsample
 from .resnet import Bottleneck, ResNet
+from ...core.utils.errors import ConfigValueError
 
 Branches = Union[Tensor, List[Tensor]]
 
@@ -166,7 +167,7 @@ class TridentResNet(ResNet):
             raise ValueError(f'num_branch={num_branch} but trident_dilations '
                              f'{tuple(trident_dilations)} has {len(trident_dilations)} entries')
         if depth not in (50, 101, 152):
-            raise ValueError(f'TridentResNet depth must be 50, 101 or 152, got {depth}')
+            raise ConfigValueError(f'TridentResNet depth must be 50, 101 or 152, got {depth}')
         if kwargs.get('num_stages', 4) != 3:
             raise ValueError('TridentResNet needs num_stages=3 (its last stage is the trident one)'
                              f", got {kwargs.get('num_stages', 4)}")

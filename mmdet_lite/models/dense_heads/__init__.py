@@ -36,10 +36,12 @@ from .yolo_head import YOLOV3Head
 from .yolof_head import YOLOFHead
 from .yolox_head import YOLOXHead
 
-__all__ = ['BaseDenseHead', 'BBoxTestMixin', 'AnchorHead', 'RPNHead', 'RetinaHead',
+# As 2.x's ``__all__``: heads (and FeatureAdaption) only; the BBoxTestMixin and AdaptiveConv
+# building blocks stay importable by name but are not heads.
+__all__ = ['BaseDenseHead', 'AnchorHead', 'RPNHead', 'RetinaHead',
            'AnchorFreeHead', 'FCOSHead', 'ATSSHead', 'GFLHead', 'YOLOV3Head', 'VFNetHead',
            'TOODHead', 'RepPointsHead', 'FoveaHead', 'PAAHead', 'YOLOXHead', 'NASFCOSHead',
            'FSAFHead', 'SSDHead', 'FreeAnchorRetinaHead', 'AutoAssignHead', 'CenterNetHead',
            'DDODHead', 'YOLOFHead', 'CornerHead', 'FeatureAdaption', 'GuidedAnchorHead',
-           'GARPNHead', 'GARetinaHead', 'CentripetalHead', 'AdaptiveConv', 'StageCascadeRPNHead',
+           'GARPNHead', 'GARetinaHead', 'CentripetalHead', 'StageCascadeRPNHead',
            'CascadeRPNHead', 'RetinaSepBNHead', 'SABLRetinaHead', 'LDHead', 'LADHead']

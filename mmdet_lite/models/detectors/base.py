@@ -6,10 +6,12 @@ levels.
 import copy
 import warnings
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Optional, Sequence, Union
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+from mmengine.dist import all_reduce
 from mmengine.model import BaseDataPreprocessor, BaseModel
 from torch import nn
 
@@ -172,6 +174,22 @@ class BaseDetector(BaseModel, metaclass=ABCMeta):
         if mode == 'tensor':
             return self.extract_feat(img[0] if isinstance(img, (list, tuple)) else img)
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
+
+    def _parse_losses(self, losses: Dict[str, Union[Tensor, List[Tensor]]]
+                      ) -> Tuple[Tensor, Dict[str, float]]:
+        """mmdetection 2.x's ``(loss, log_vars)`` of a ``forward_train`` loss dict.
+
+        ``loss`` is mmengine's :meth:`parse_losses` total (the sum of the means of the keys
+        containing 'loss'; what ``train_step`` back-propagates). ``log_vars`` maps every key,
+        then ``'loss'`` last, to a float averaged over ranks when distributed, as 2.x logged it.
+        """
+        loss, tensors = self.parse_losses(losses)
+        log_vars: Dict[str, float] = OrderedDict()
+        for name, value in list(tensors.items())[1:] + [('loss', loss)]:
+            value = value.detach().clone()
+            all_reduce(value, op='mean')
+            log_vars[name] = value.item()
+        return loss, log_vars
 
     def show_result(self, img: Union[str, np.ndarray], result, score_thr: float = 0.3,
                     out_file: Optional[str] = None, **kwargs) -> np.ndarray:

@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from mmdet_lite.registry import MODELS
 from .utils import resolve_reduction, weight_reduce_loss
+from ...core.utils.errors import ConfigValueError
 
 
 def cross_entropy(pred: Tensor, label: Tensor, weight: Optional[Tensor] = None,
@@ -135,7 +136,7 @@ class CrossEntropyLoss(nn.Module):
                  avg_non_ignore: bool = False) -> None:
         super().__init__()
         if use_sigmoid and use_mask:
-            raise ValueError('CrossEntropyLoss: use_sigmoid and use_mask cannot both be True')
+            raise ConfigValueError('CrossEntropyLoss: use_sigmoid and use_mask cannot both be True')
         self.use_sigmoid = use_sigmoid
         self.use_mask = use_mask
         self.reduction = reduction

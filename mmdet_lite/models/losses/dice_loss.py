@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from mmdet_lite.registry import MODELS
 from .utils import resolve_reduction, weight_reduce_loss
+from ...core.utils.errors import UnsupportedValueError
 
 
 def dice_loss(pred: Tensor, target: Tensor, weight: Optional[Tensor] = None, eps: float = 1e-3,
@@ -55,8 +56,8 @@ class DiceLoss(nn.Module):
                  naive_dice: bool = False, loss_weight: float = 1.0, eps: float = 1e-3) -> None:
         super().__init__()
         if activate and not use_sigmoid:
-            raise ValueError('DiceLoss: the only activation is the sigmoid; set '
-                             'use_sigmoid=True or activate=False')
+            raise UnsupportedValueError('DiceLoss: the only activation is the sigmoid; set '
+                                        'use_sigmoid=True or activate=False')
         self.use_sigmoid = use_sigmoid
         self.reduction = reduction
         self.naive_dice = naive_dice

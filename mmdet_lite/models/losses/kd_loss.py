@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from mmdet_lite.registry import MODELS
 from .utils import resolve_reduction, weighted_loss
+from ...core.utils.errors import ConfigValueError
 
 
 @weighted_loss
@@ -43,7 +44,7 @@ class KnowledgeDistillationKLDivLoss(nn.Module):
     def __init__(self, reduction: str = 'mean', loss_weight: float = 1.0, T: float = 10) -> None:
         super().__init__()
         if T < 1:
-            raise ValueError(f'KnowledgeDistillationKLDivLoss: T must be >= 1, got {T}')
+            raise ConfigValueError(f'KnowledgeDistillationKLDivLoss: T must be >= 1, got {T}')
         self.reduction = reduction
         self.loss_weight = loss_weight
         self.T = T

@@ -16,6 +16,7 @@ from mmdet_lite.registry import MODELS
 from .accuracy import accuracy
 from .cross_entropy_loss import cross_entropy
 from .utils import resolve_reduction, weight_reduce_loss
+from ...core.utils.errors import ConfigValueError
 
 
 def seesaw_ce_loss(cls_score: Tensor, labels: Tensor, label_weights: Optional[Tensor],
@@ -85,7 +86,7 @@ class SeesawLoss(nn.Module):
                  loss_weight: float = 1.0, return_dict: bool = True) -> None:
         super().__init__()
         if use_sigmoid:
-            raise ValueError('SeesawLoss: only the softmax form exists; set use_sigmoid=False')
+            raise ConfigValueError('SeesawLoss: only the softmax form exists; set use_sigmoid=False')
         self.use_sigmoid = False
         self.p = p
         self.q = q

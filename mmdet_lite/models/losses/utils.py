@@ -5,6 +5,8 @@ from typing import Callable, Optional
 import torch
 from torch import Tensor
 
+from ...core.utils.errors import ConfigValueError
+
 _REDUCTIONS = ('none', 'mean', 'sum')
 
 
@@ -64,7 +66,7 @@ def weighted_loss(loss_func: Callable) -> Callable:
 def check_reduction_override(reduction_override: Optional[str]) -> None:
     """Raise unless ``reduction_override`` is None, 'none', 'mean' or 'sum'."""
     if reduction_override not in (None, ) + _REDUCTIONS:
-        raise ValueError(f'reduction_override must be None or one of {_REDUCTIONS}, got '
+        raise ConfigValueError(f'reduction_override must be None or one of {_REDUCTIONS}, got '
                          f"'{reduction_override}'")
 
 

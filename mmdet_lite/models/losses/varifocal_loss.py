@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from mmdet_lite.registry import MODELS
 from .utils import resolve_reduction, weight_reduce_loss
+from ...core.utils.errors import ConfigValueError
 
 
 def varifocal_loss(pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
@@ -55,7 +56,7 @@ class VarifocalLoss(nn.Module):
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         if use_sigmoid is not True:
-            raise ValueError('VarifocalLoss: only the sigmoid form exists; set use_sigmoid=True')
+            raise ConfigValueError('VarifocalLoss: only the sigmoid form exists; set use_sigmoid=True')
         if alpha < 0:
             raise ValueError(f'VarifocalLoss: alpha must be >= 0, got {alpha}')
         self.use_sigmoid = use_sigmoid

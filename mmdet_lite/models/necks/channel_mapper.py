@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from ..builder import NECKS
 from ..utils.conv_module import ConvModule
+from ...core.utils.errors import ConfigTypeError
 
 
 @NECKS.register_module()
@@ -31,7 +32,7 @@ class ChannelMapper(BaseModule):
                      type='Xavier', layer='Conv2d', distribution='uniform')):
         super().__init__(init_cfg=init_cfg)
         if not isinstance(in_channels, (list, tuple)):
-            raise TypeError(f'ChannelMapper in_channels must be a list, got {in_channels!r}')
+            raise ConfigTypeError(f'ChannelMapper in_channels must be a list, got {in_channels!r}')
         num_outs = len(in_channels) if num_outs is None else num_outs
         if num_outs < len(in_channels):
             raise ValueError(f'ChannelMapper num_outs={num_outs} is below the '

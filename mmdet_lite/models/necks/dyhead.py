@@ -15,6 +15,7 @@ from ..builder import NECKS
 from ..layers import build_norm_layer
 from ..layers.modulated_deform_conv import ModulatedDeformConv2d
 from ..utils.se_layer import DyReLU
+from ...core.utils.errors import ConfigTypeError
 
 
 class DyDCNv2(nn.Module):
@@ -138,5 +139,5 @@ class DyHead(BaseModule):
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         if not isinstance(inputs, (tuple, list)):
-            raise TypeError('DyHead takes the list of pyramid levels')
+            raise ConfigTypeError('DyHead takes the list of pyramid levels')
         return tuple(self.dyhead_blocks(inputs))

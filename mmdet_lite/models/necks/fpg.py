@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from ..builder import NECKS
 from ..utils.conv_module import ConvModule
+from ...core.utils.errors import ConfigValueError
 
 
 class Transition(nn.Module):
@@ -157,8 +158,8 @@ class FPG(BaseModule):
         else:
             self.backbone_end_level = end_level + 1
             if not (end_level < self.num_ins and num_outs == end_level - start_level + 1):
-                raise ValueError(f'FPG end_level={end_level} needs end_level < {self.num_ins} '
-                                 'and num_outs == end_level - start_level + 1')
+                raise ConfigValueError(f'FPG end_level={end_level} needs end_level < {self.num_ins} '
+                                       'and num_outs == end_level - start_level + 1')
         self.start_level = start_level
         self.end_level = end_level
         self.add_extra_convs = add_extra_convs

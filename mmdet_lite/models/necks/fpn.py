@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from ..builder import NECKS
 from ..utils.conv_module import ConvModule
+from ...core.utils.errors import ConfigValueError
 
 _EXTRA_MODES = ('on_input', 'on_lateral', 'on_output')
 
@@ -70,9 +71,9 @@ class FPN(BaseModule):
         else:
             self.backbone_end_level = end_level + 1
             if not (0 <= end_level < self.num_ins and num_outs == end_level - start_level + 1):
-                raise ValueError(f'end_level={end_level} needs 0 <= end_level < '
-                                 f'{self.num_ins} and num_outs == end_level - start_level + 1 '
-                                 f'(got num_outs={num_outs}, start_level={start_level})')
+                raise ConfigValueError(f'end_level={end_level} needs 0 <= end_level < '
+                                       f'{self.num_ins} and num_outs == end_level - start_level + 1 '
+                                       f'(got num_outs={num_outs}, start_level={start_level})')
         if not 0 <= start_level < self.backbone_end_level:
             raise ValueError(f'start_level={start_level} must be in [0, '
                              f'{self.backbone_end_level})')

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from ..builder import NECKS
 from ..layers.carafe import CARAFEPack
 from ..utils.conv_module import ConvModule
+from ...core.utils.errors import ConfigValueError
 
 _UPSAMPLERS = ('nearest', 'bilinear', 'deconv', 'pixel_shuffle', 'carafe', None)
 
@@ -77,8 +78,8 @@ class FPN_CARAFE(BaseModule):
         else:
             self.backbone_end_level = end_level + 1
             if not (end_level < self.num_ins and num_outs == end_level - start_level + 1):
-                raise ValueError(f'FPN_CARAFE end_level={end_level} needs end_level < '
-                                 f'{self.num_ins} and num_outs == end_level - start_level + 1')
+                raise ConfigValueError(f'FPN_CARAFE end_level={end_level} needs end_level < '
+                                       f'{self.num_ins} and num_outs == end_level - start_level + 1')
         self.start_level = start_level
         self.end_level = end_level
 

@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from ..builder import NECKS
 from ..layers.merge_cells import GlobalPoolingCell, SumCell
 from ..utils.conv_module import ConvModule
+from ...core.utils.errors import ConfigValueError
 
 
 @NECKS.register_module()
@@ -54,7 +55,7 @@ class NASFPN(BaseModule):
                 raise ValueError(f'NASFPN end_level={end_level} needs end_level < {self.num_ins} '
                                  'and num_outs == end_level - start_level + 1')
         if num_outs != 5:
-            raise ValueError(f'NASFPN builds P3-P7: num_outs must be 5, got {num_outs}')
+            raise ConfigValueError(f'NASFPN builds P3-P7: num_outs must be 5, got {num_outs}')
         self.start_level = start_level
         self.end_level = end_level
         self.add_extra_convs = add_extra_convs

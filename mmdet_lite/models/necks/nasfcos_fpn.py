@@ -14,6 +14,7 @@ from torch import Tensor, nn
 from ..builder import NECKS
 from ..layers.merge_cells import ConcatCell
 from ..utils.conv_module import ConvModule
+from ...core.utils.errors import ConfigValueError
 
 
 @NECKS.register_module()
@@ -53,8 +54,8 @@ class NASFCOS_FPN(BaseModule):
         else:
             self.backbone_end_level = end_level + 1
             if not (end_level < self.num_ins and num_outs == end_level - start_level + 1):
-                raise ValueError(f'NASFCOS_FPN end_level={end_level} needs end_level < '
-                                 f'{self.num_ins} and num_outs == end_level - start_level + 1')
+                raise ConfigValueError(f'NASFCOS_FPN end_level={end_level} needs end_level < '
+                                       f'{self.num_ins} and num_outs == end_level - start_level + 1')
         self.start_level = start_level
         self.end_level = end_level
         self.add_extra_convs = add_extra_convs

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 from ..builder import NECKS
 from ..utils.conv_module import ConvModule
+from ...core.utils.errors import ConfigValueError
 
 
 class L2Norm(nn.Module):
@@ -69,7 +70,7 @@ class SSDNeck(BaseModule):
         in_channels, out_channels = list(in_channels), list(out_channels)
         if len(out_channels) - len(in_channels) != len(level_strides) or \
                 len(level_strides) != len(level_paddings) or len(level_strides) == 0:
-            raise ValueError(
+            raise ConfigValueError(
                 f'SSDNeck: out_channels {out_channels} must list in_channels {in_channels} '
                 f'plus one entry per extra level; level_strides {list(level_strides)} and '
                 f'level_paddings {list(level_paddings)} give one value per extra level')

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from ..builder import NECKS
 from ..utils.conv_module import ConvModule
+from ...core.utils.errors import ConfigValueError
 
 _LEAKY = dict(type='LeakyReLU', negative_slope=0.1)
 
@@ -55,8 +56,8 @@ class YOLOV3Neck(BaseModule):
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         super().__init__(init_cfg=init_cfg)
         if not num_scales == len(in_channels) == len(out_channels):
-            raise ValueError(f'YOLOV3Neck: num_scales={num_scales} but in_channels '
-                             f'{list(in_channels)} and out_channels {list(out_channels)}')
+            raise ConfigValueError(f'YOLOV3Neck: num_scales={num_scales} but in_channels '
+                                   f'{list(in_channels)} and out_channels {list(out_channels)}')
         self.num_scales = num_scales
         self.in_channels = list(in_channels)
         self.out_channels = list(out_channels)

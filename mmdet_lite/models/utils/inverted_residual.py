@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from ..layers.transformer import DropPath
 from .conv_module import ConvModule
 from .se_layer import SELayer
+from ...core.utils.errors import ConfigValueError
 
 
 class InvertedResidual(nn.Module):
@@ -34,7 +35,7 @@ class InvertedResidual(nn.Module):
                  drop_path_rate: float = 0., with_cp: bool = False):
         super().__init__()
         if stride not in (1, 2):
-            raise ValueError(f'InvertedResidual stride must be 1 or 2, got {stride}')
+            raise ConfigValueError(f'InvertedResidual stride must be 1 or 2, got {stride}')
         if not with_expand_conv and mid_channels != in_channels:
             raise ValueError(f'without expand conv mid_channels ({mid_channels}) must equal '
                              f'in_channels ({in_channels})')

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .conv_module import ConvModule
+from ...core.utils.errors import ConfigTypeError
 
 ActCfg = Union[dict, Sequence[dict]]
 
@@ -16,7 +17,7 @@ ActCfg = Union[dict, Sequence[dict]]
 def _two_acts(act_cfg: ActCfg, owner: str) -> Tuple[dict, dict]:
     acts = (act_cfg, act_cfg) if isinstance(act_cfg, dict) else tuple(act_cfg)
     if len(acts) != 2 or not all(isinstance(a, dict) for a in acts):
-        raise TypeError(f'{owner} act_cfg must be a dict or two dicts, got {act_cfg!r}')
+        raise ConfigTypeError(f'{owner} act_cfg must be a dict or two dicts, got {act_cfg!r}')
     return acts
 
 

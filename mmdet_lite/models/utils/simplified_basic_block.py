@@ -7,6 +7,7 @@ from torch import Tensor, nn
 
 from ..layers.conv import build_conv_layer
 from ..layers.norm import build_norm_layer
+from ...core.utils.errors import ConfigValueError
 
 
 class SimplifiedBasicBlock(BaseModule):
@@ -26,7 +27,7 @@ class SimplifiedBasicBlock(BaseModule):
                  plugins: Optional[list] = None, init_fg: Optional[dict] = None):
         super().__init__(init_fg)
         if dcn is not None or plugins is not None or with_cp:
-            raise ValueError('SimplifiedBasicBlock supports neither dcn, plugins nor with_cp')
+            raise ConfigValueError('SimplifiedBasicBlock supports neither dcn, plugins nor with_cp')
         self.with_norm = norm_cfg is not None
         with_bias = norm_cfg is None
         self.conv1 = build_conv_layer(conv_cfg, inplanes, planes, 3, stride=stride,

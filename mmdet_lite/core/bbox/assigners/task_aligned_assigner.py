@@ -9,6 +9,7 @@ from ..iou_calculators import build_iou_calculator
 from .assign_result import AssignResult
 from .assign_utils import labels_of_assigned
 from .base_assigner import BaseAssigner
+from ....core.utils.errors import ConfigValueError
 
 INF = 100000000
 
@@ -32,7 +33,7 @@ class TaskAlignedAssigner(BaseAssigner):
 
     def __init__(self, topk: int, iou_calculator: Optional[dict] = None) -> None:
         if topk < 1:
-            raise ValueError(f'TaskAlignedAssigner: topk must be >= 1, got {topk}')
+            raise ConfigValueError(f'TaskAlignedAssigner: topk must be >= 1, got {topk}')
         self.topk = topk
         self.iou_calculator = build_iou_calculator(
             dict(type='BboxOverlaps2D') if iou_calculator is None else iou_calculator)

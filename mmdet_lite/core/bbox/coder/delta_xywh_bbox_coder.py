@@ -7,6 +7,7 @@ from torch import Tensor
 
 from mmdet_lite.registry import TASK_UTILS
 from .base_bbox_coder import BaseBBoxCoder
+from ....core.utils.errors import ConfigValueError
 
 MaxShape = Union[Sequence[int], Sequence[Sequence[int]], Tensor]
 
@@ -152,8 +153,8 @@ def delta2bbox(rois: Tensor, deltas: Tensor, means: Sequence[float] = (0., 0., 0
         max_xy = _max_xy(max_shape, bboxes)
         if max_xy.ndim == 2:
             if bboxes.ndim != 4 or max_xy.size(0) != bboxes.size(0):
-                raise ValueError('delta2bbox: per-image max_shape needs batched (B, N, 4*C) '
-                                 f'deltas with B = {max_xy.size(0)}, got {tuple(deltas.shape)}')
+                raise ConfigValueError('delta2bbox: per-image max_shape needs batched (B, N, 4*C) '
+                                       f'deltas with B = {max_xy.size(0)}, got {tuple(deltas.shape)}')
             max_xy = max_xy[:, None, None, :]
         max_xyxy = torch.cat([max_xy, max_xy], dim=-1)
         bboxes = torch.where(bboxes < 0, bboxes.new_tensor(0.), bboxes)

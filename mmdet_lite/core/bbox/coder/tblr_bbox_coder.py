@@ -7,6 +7,7 @@ from torch import Tensor
 
 from mmdet_lite.registry import TASK_UTILS
 from .base_bbox_coder import BaseBBoxCoder
+from ....core.utils.errors import ConfigValueError
 
 Normalizer = Union[float, Sequence[float]]
 MaxShape = Union[Sequence[int], Sequence[Sequence[int]], Tensor]
@@ -109,9 +110,9 @@ def tblr2bboxes(priors: Tensor, tblr: Tensor, normalizer: Normalizer = 4.0,
         max_shape = priors.new_tensor(max_shape)
     max_shape = max_shape[..., :2].type_as(priors)
     if max_shape.ndim == 2 and (bboxes.ndim != 3 or max_shape.size(0) != bboxes.size(0)):
-        raise ValueError(f'tblr2bboxes: {max_shape.size(0)} per-image max_shapes need batched '
-                         f'(B, N, 4) priors with B = {max_shape.size(0)}, got '
-                         f'{tuple(priors.shape)}')
+        raise ConfigValueError(f'tblr2bboxes: {max_shape.size(0)} per-image max_shapes need batched '
+                               f'(B, N, 4) priors with B = {max_shape.size(0)}, got '
+                               f'{tuple(priors.shape)}')
     max_xy = torch.cat([max_shape, max_shape], dim=-1).flip(-1).unsqueeze(-2)
     min_xy = priors.new_tensor(0)
     bboxes = torch.where(bboxes < min_xy, min_xy, bboxes)

@@ -5,6 +5,7 @@ import torch
 from torch import Tensor
 
 from mmdet_lite.registry import TASK_UTILS
+from ....core.utils.errors import ConfigValueError
 
 _MODES = ('iou', 'iof', 'giou')
 
@@ -41,8 +42,8 @@ def bbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = 'iou', is_aligne
         raise ValueError(f'bbox_overlaps: bboxes2 must be (..., 4) xyxy boxes, got shape '
                          f'{tuple(bboxes2.shape)}')
     if bboxes1.shape[:-2] != bboxes2.shape[:-2]:
-        raise ValueError(f'bbox_overlaps: the batch dims of bboxes1 {tuple(bboxes1.shape)} and '
-                         f'bboxes2 {tuple(bboxes2.shape)} differ')
+        raise ConfigValueError(f'bbox_overlaps: the batch dims of bboxes1 {tuple(bboxes1.shape)} and '
+                               f'bboxes2 {tuple(bboxes2.shape)} differ')
     batch_shape = bboxes1.shape[:-2]
     rows = bboxes1.size(-2)
     cols = bboxes2.size(-2)

@@ -11,6 +11,7 @@ import torch
 from ...builder import ROI_EXTRACTORS
 from ...layers.plugin import build_plugin_layer
 from .base_roi_extractor import BaseRoIExtractor
+from ....core.utils.errors import ConfigValueError
 
 Tensor = torch.Tensor
 
@@ -34,8 +35,8 @@ class GenericRoIExtractor(BaseRoIExtractor):
                  post_cfg: Optional[dict] = None, **kwargs):
         super().__init__(**kwargs)
         if aggregation not in _AGGREGATIONS:
-            raise ValueError(f'GenericRoIExtractor aggregation={aggregation!r}; use one of '
-                             f'{_AGGREGATIONS}')
+            raise ConfigValueError(f'GenericRoIExtractor aggregation={aggregation!r}; use one of '
+                                   f'{_AGGREGATIONS}')
         self.aggregation = aggregation
         self.with_post = post_cfg is not None
         self.with_pre = pre_cfg is not None
