@@ -19,6 +19,8 @@ from mmengine.dist import get_dist_info  # noqa: E402
 
 from mmdet_lite.apis import (build_detector_from_config, build_test_data,  # noqa: E402
                              evaluate_results, load_config, multi_gpu_test, single_gpu_test)
+from mmdet_lite.apis.inference_speed import optimize_for_inference  # noqa: E402
+from mmdet_lite.core.utils.precision import PRECISIONS  # noqa: E402
 from mmdet_lite.engine import init_distributed  # noqa: E402
 
 
@@ -30,8 +32,17 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='output result file in pickle format')
     parser.add_argument('--gpu-ids', type=int, nargs='+', help='(deprecated, 2.x)')
     parser.add_argument('--gpu-id', type=int, default=0, help='id of the gpu to use')
-    parser.add_argument('--fuse-conv-bn', action='store_true',
-                        help='fold BN layers into the preceding convs (faster inference)')
+    parser.add_argument('--fuse-conv-bn', action=argparse.BooleanOptionalAction, default=True,
+                        help='fold eval-mode BN layers into the preceding convs (faster '
+                        'inference, same results within float rounding; on by default)')
+    parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
+                        help='NHWC conv weights (default: on for CPU)')
+    parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
+                        help='autocast to bf16/fp16 where the hardware runs it natively; '
+                        'elsewhere fp32 runs and the log says so')
+    parser.add_argument('--force-precision', action='store_true',
+                        help='autocast to --precision even without native hardware support '
+                        '(slow; to measure its accuracy cost only)')
     parser.add_argument('--format-only', action='store_true',
                         help='only format the results (dataset.format_results), e.g. for a '
                         'test server')
@@ -80,8 +91,10 @@ def main(argv=None):
     dataset, data_loader = build_test_data(cfg)
     # class names from the checkpoint, else the test dataset's
     model = build_detector_from_config(cfg, args.checkpoint, device=device,
-                                       default_classes=getattr(dataset, 'CLASSES', None),
-                                       fuse_conv_bn=args.fuse_conv_bn)
+                                       default_classes=getattr(dataset, 'CLASSES', None))
+    optimize_for_inference(model, fuse_conv_bn=args.fuse_conv_bn,
+                           channels_last=args.channels_last, precision=args.precision,
+                           force_precision=args.force_precision)
 
     if not distributed:
         outputs = single_gpu_test(model, data_loader, args.show, args.show_dir,

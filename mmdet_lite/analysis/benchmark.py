@@ -1,12 +1,17 @@
 """Inference latency of an mmdet_lite detector, optionally side by side with torchvision's.
 
-Both models get the same weights and the very same normalised, padded input tensor; each
-image is timed for both models in turn (the order alternates from image to image) so that
-load from other processes on the machine hits both alike. Latency = ``simple_test`` for
-mmdet_lite and ``backbone → rpn → roi_heads → transform.postprocess`` for torchvision
-(:func:`~mmdet_lite.convert.torchvision_runner.torchvision_detect`): both include box
-post-processing and pasting the masks into the image.
+All models get the same weights and the very same normalised, padded input batch; each batch
+is timed for every model in turn (the order rotates from batch to batch) so that load from
+other processes on the machine hits them alike. Latency = ``simple_test`` for mmdet_lite (run
+as ``init_detector`` / ``tools/test.py`` run it: BN folded, channels_last on CPU, see
+:func:`~mmdet_lite.apis.inference_speed.optimize_for_inference`) and ``backbone → rpn →
+roi_heads → transform.postprocess`` (RetinaNet: ``backbone → head → postprocess_detections``)
+for torchvision (:func:`~mmdet_lite.convert.torchvision_runner.torchvision_detect`): both
+include box post-processing and pasting the masks into the image. Each row also says how far
+its detections are from the reference row's (torchvision's, else the first): same count per
+image and the largest difference of the sorted scores.
 """
+import copy
 import statistics
 import time
 from pathlib import Path
@@ -14,22 +19,24 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
-from mmcv.cnn import fuse_conv_bn as fold_conv_bn
 from mmengine.config import Config
 from terminaltables import AsciiTable
 from torch import nn
 
 from ..apis import build_detector_from_config
+from ..apis.inference_speed import optimize_for_inference, run_inference
 from ..checkpoint import load_checkpoint_safely, unwrap_state_dict
 from ..convert.torchvision_convert import (ABSENT_CLASS_BIAS,
                                            convert_mmdet_to_torchvision_state_dict,
                                            default_class_ids, torchvision_to_mmdet_checkpoint)
-from ..convert.torchvision_runner import build_torchvision_detector, torchvision_detect
+from ..convert.torchvision_runner import (build_torchvision_detector, torchvision_detect,
+                                          torchvision_kind_of, torchvision_to_mmdet_results)
 
 Tensor = torch.Tensor
 
-__all__ = ['boost_torchvision_detections', 'build_benchmark_models', 'make_benchmark_inputs',
-           'mmdet_img_metas', 'run_benchmark', 'format_benchmark']
+__all__ = ['boost_torchvision_detections', 'boost_torchvision_retinanet',
+           'build_benchmark_models', 'make_benchmark_inputs', 'mmdet_img_metas', 'run_benchmark',
+           'format_benchmark', 'MMDET_VARIANTS']
 
 _IMG_MEAN = (123.675, 116.28, 103.53)
 _IMG_STD = (58.395, 57.12, 57.375)
@@ -38,7 +45,8 @@ _IMG_STD = (58.395, 57.12, 57.375)
 def boost_torchvision_detections(model: nn.Module, cls_scale: float = 0.4,
                                  bbox_scale: float = 0.1, rpn_bbox_scale: float = 0.1,
                                  unused_class_ids: Sequence[int] = ()) -> None:
-    """Make a randomly initialised torchvision R-CNN behave like a trained one, in place.
+    """Make a randomly initialised torchvision R-CNN behave like a trained one, in place
+    (RetinaNet: :func:`boost_torchvision_retinanet`).
 
     A random R50-FPN has large activations: its classifier's softmax saturates and its box
     deltas (RPN and box head) turn anchors into slivers. Scaling ``cls_score`` by
@@ -48,6 +56,9 @@ def boost_torchvision_detections(model: nn.Module, cls_scale: float = 0.4,
     ``ABSENT_CLASS_BIAS``: their probability is exactly 0, as COCO's unused ids are (nearly)
     in a trained model (the converter drops those rows).
     """
+    if not hasattr(model, 'roi_heads'):
+        boost_torchvision_retinanet(model, unused_class_ids=unused_class_ids)
+        return
     predictor = model.roi_heads.box_predictor
     with torch.no_grad():
         predictor.cls_score.weight.mul_(cls_scale)
@@ -57,6 +68,30 @@ def boost_torchvision_detections(model: nn.Module, cls_scale: float = 0.4,
             ids = torch.as_tensor(list(unused_class_ids), dtype=torch.long)
             predictor.cls_score.weight[ids] = 0
             predictor.cls_score.bias[ids] = ABSENT_CLASS_BIAS
+
+
+def boost_torchvision_retinanet(model: nn.Module, cls_bias: float = -2.5,
+                                bbox_scale: float = 0.1,
+                                unused_class_ids: Sequence[int] = ()) -> None:
+    """Give a randomly initialised torchvision RetinaNet detections, in place.
+
+    Its classification bias starts at the 0.01 prior, below the 0.05 score threshold: a bias
+    of ``cls_bias`` lifts part of the scores above it. ``bbox_reg`` is scaled by ``bbox_scale``
+    to keep boxes anchor-sized. Classes in ``unused_class_ids`` (and the background column 0,
+    which RetinaNet never predicts) get zero weights and a bias of ``ABSENT_CLASS_BIAS``.
+    """
+    head = model.head
+    cls_logits = head.classification_head.cls_logits
+    num_anchors = head.regression_head.bbox_reg.out_channels // 4
+    num_classes = cls_logits.out_channels // num_anchors
+    absent = torch.as_tensor([0] + [int(i) for i in unused_class_ids], dtype=torch.long)
+    with torch.no_grad():
+        cls_logits.bias.fill_(cls_bias)
+        weight = cls_logits.weight.view(num_anchors, num_classes, -1)
+        bias = cls_logits.bias.view(num_anchors, num_classes)
+        weight[:, absent] = 0
+        bias[:, absent] = ABSENT_CLASS_BIAS
+        head.regression_head.bbox_reg.weight.mul_(bbox_scale)
 
 
 def make_benchmark_inputs(height: int, width: int, num_images: int,
@@ -90,7 +125,8 @@ def mmdet_img_metas(height: int, width: int) -> List[dict]:
 
 
 def _is_torchvision_state_dict(state_dict: Dict[str, Tensor]) -> bool:
-    return any(k.startswith(('backbone.body.', 'rpn.head.', 'roi_heads.')) for k in state_dict)
+    return any(k.startswith(('backbone.body.', 'rpn.head.', 'roi_heads.', 'head.'))
+               for k in state_dict)
 
 
 def _synchronize(device: torch.device) -> None:
@@ -98,18 +134,26 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timed(fn: Callable[[], int], device: torch.device) -> Tuple[float, int]:
-    """(seconds, detections) of one call of ``fn``."""
-    _synchronize(device)
-    start = time.perf_counter()
-    num_dets = fn()
-    _synchronize(device)
-    return time.perf_counter() - start, num_dets
+#: What ``timer`` measures: wall-clock seconds, or CPU seconds of this process (all threads),
+#: which other processes' load on a shared machine affects far less.
+TIMERS: Dict[str, Callable[[], float]] = dict(wall=time.perf_counter, process=time.process_time)
 
 
-def _count_mmdet(result: list) -> int:
-    bbox_results = result[0][0] if isinstance(result[0], tuple) else result[0]
-    return int(sum(len(b) for b in bbox_results))
+def _timed(fn: Callable[[], object], device: torch.device,
+           timer: Callable[[], float] = time.perf_counter) -> Tuple[float, object]:
+    """(seconds, result) of one call of ``fn``."""
+    _synchronize(device)
+    start = timer()
+    result = fn()
+    _synchronize(device)
+    return timer() - start, result
+
+
+def _scores_mmdet(result) -> np.ndarray:
+    """Sorted scores of one image's docs/conventions.md §3 result."""
+    bbox_results = result[0] if isinstance(result, tuple) else result
+    scores = np.concatenate([np.asarray(b).reshape(-1, 5)[:, 4] for b in bbox_results])
+    return np.sort(scores)
 
 
 def build_benchmark_models(config: Union[str, Path, Config], checkpoint: Optional[str] = None,
@@ -122,7 +166,8 @@ def build_benchmark_models(config: Union[str, Path, Config], checkpoint: Optiona
     ``tools/test.py``) or a torchvision state dict (converted on the fly). Without one,
     torchvision's model is initialised from ``seed`` and its classifier is boosted
     (:func:`boost_torchvision_detections`) so that there are detections to post-process and
-    masks to paste, as with trained weights.
+    masks to paste, as with trained weights. The mmdet_lite model is returned as built (no
+    inference speed-ups applied: :func:`run_benchmark` applies them).
     """
     class_ids: Optional[List[int]] = None
     mm_checkpoint = None
@@ -136,12 +181,11 @@ def build_benchmark_models(config: Union[str, Path, Config], checkpoint: Optiona
             mm_checkpoint = checkpoint
             class_ids = (ckpt.get('meta') or {}).get('torchvision_class_ids')
     model = build_detector_from_config(config, mm_checkpoint, device=device, strict=True)
-    with_mask = bool(getattr(model, 'with_mask', False))
     tv_model = None
     if compare_torchvision or mm_checkpoint is None:
         if tv_state is None and mm_checkpoint is None:
             torch.manual_seed(seed)
-        tv_model = build_torchvision_detector(with_mask=with_mask)
+        tv_model = build_torchvision_detector(kind=torchvision_kind_of(model))
         if tv_state is not None:
             tv_model.load_state_dict(tv_state)
         elif mm_checkpoint is not None:
@@ -158,74 +202,135 @@ def build_benchmark_models(config: Union[str, Path, Config], checkpoint: Optiona
     return model, tv_model.to(device).eval()
 
 
+#: Ready-made mmdet_lite variants for ``run_benchmark(variants=...)``: row name → keyword
+#: arguments of :func:`~mmdet_lite.apis.inference_speed.optimize_for_inference` (None: the
+#: model as built, mmdetection 2.x's way).
+MMDET_VARIANTS: Dict[str, Optional[dict]] = {
+    'mmdet_lite (plain)': None,
+    'mmdet_lite (BN folded)': dict(channels_last=False),
+    'mmdet_lite (channels_last)': dict(fuse_conv_bn=False, channels_last=True),
+}
+
+
 def run_benchmark(config, checkpoint: Optional[str] = None, compare_torchvision: bool = False,
                   shape: Sequence[int] = (800, 1216), num_images: int = 3, warmup: int = 1,
                   device: str = 'cpu', threads: Optional[int] = None, seed: int = 0,
-                  fuse_conv_bn: bool = False) -> dict:
-    """Median latency over ``num_images`` images after ``warmup`` ones (tools are thin: docs/conventions.md §6).
+                  fuse_conv_bn: bool = True, channels_last: Optional[bool] = None,
+                  precision: str = 'fp32', force_precision: bool = False, batch_size: int = 1,
+                  variants: Sequence[str] = (), timer: str = 'wall') -> dict:
+    """Latency per batch over ``num_images`` timed batches after ``warmup`` ones.
 
-    Returns ``dict(device, threads, shape, num_images, warmup, rows=[dict(name, median_s,
-    mean_s, min_s, dets_per_img)], ratio)`` where ``ratio`` = mmdet_lite / torchvision median
-    (None without ``compare_torchvision``). ``fuse_conv_bn`` folds mmdet_lite's eval-mode BN
-    layers into the preceding convs (``mmcv.cnn.fuse_conv_bn``, mmdetection 2.x's
-    ``--fuse-conv-bn``); torchvision's model is left as torchvision runs it.
+    The row ``'mmdet_lite'`` is the model as ``init_detector`` gives it: ``fuse_conv_bn``,
+    ``channels_last`` (None: on for CPU), ``precision`` and ``force_precision`` go to
+    :func:`~mmdet_lite.apis.inference_speed.optimize_for_inference`. ``variants`` adds rows of
+    :data:`MMDET_VARIANTS` (e.g. ``'mmdet_lite (plain)'``, the model without speed-ups), each a
+    copy of the same model. ``timer`` is ``'wall'`` or ``'process'`` (:data:`TIMERS`).
+
+    Returns ``dict(device, threads, shape, batch_size, num_images, warmup, timer,
+    precision_note, reference, rows=[dict(name, median_s, mean_s, min_s, max_s, dets_per_img,
+    ratio, same_counts, max_score_diff)], ratio)``: ``ratio`` = a row's median / torchvision's
+    (None without ``compare_torchvision``; the top-level ``ratio`` is the ``'mmdet_lite'``
+    row's), ``same_counts`` / ``max_score_diff`` compare the row's detections with the
+    reference row's (torchvision's, else the first row's).
     """
     if len(shape) != 2 or min(shape) < 32:
         raise ValueError(f'--shape must be two sizes (H W) of at least 32, got {shape}')
-    if num_images < 1 or warmup < 0:
-        raise ValueError(f'need num_images >= 1 and warmup >= 0, got {num_images}, {warmup}')
+    if num_images < 1 or warmup < 0 or batch_size < 1:
+        raise ValueError(f'need num_images >= 1, warmup >= 0 and batch_size >= 1, got '
+                         f'{num_images}, {warmup}, {batch_size}')
+    unknown = [v for v in variants if v not in MMDET_VARIANTS]
+    if unknown or timer not in TIMERS:
+        raise ValueError(f'variants {unknown} / timer {timer!r} unknown; variants are '
+                         f'{list(MMDET_VARIANTS)}, timers {list(TIMERS)}')
     if threads is not None:
         torch.set_num_threads(threads)
     dev = torch.device(device)
     if dev.type == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError('--device cuda asked for, but torch.cuda.is_available() is False')
     height, width = int(shape[0]), int(shape[1])
-    model, tv_model = build_benchmark_models(config, checkpoint, compare_torchvision, seed,
+    plain, tv_model = build_benchmark_models(config, checkpoint, compare_torchvision, seed,
                                              device)
-    if fuse_conv_bn:
-        model = fold_conv_bn(model)
-    inputs = [img.to(dev) for img in make_benchmark_inputs(height, width, warmup + num_images,
-                                                           seed)]
+    models: Dict[str, nn.Module] = {}
+    for name in variants:
+        kwargs = MMDET_VARIANTS[name]
+        models[name] = (copy.deepcopy(plain) if kwargs is None else optimize_for_inference(
+            copy.deepcopy(plain), precision=precision, force_precision=force_precision,
+            **kwargs))
+    models['mmdet_lite'] = optimize_for_inference(
+        plain, fuse_conv_bn=fuse_conv_bn, channels_last=channels_last, precision=precision,
+        force_precision=force_precision)
+    images = make_benchmark_inputs(height, width, (warmup + num_images) * batch_size, seed)
+    batches = [torch.cat(images[i:i + batch_size]).to(dev)
+               for i in range(0, len(images), batch_size)]
+    metas = mmdet_img_metas(height, width) * batch_size
 
-    def run_mmdet(img: Tensor) -> int:
-        with torch.no_grad():
-            return _count_mmdet(model.simple_test(img, mmdet_img_metas(height, width),
-                                                  rescale=True))
+    def mmdet_runner(model: nn.Module) -> Callable[[Tensor], List[np.ndarray]]:
+        def run(img: Tensor) -> List[np.ndarray]:
+            results = run_inference(model, lambda: model.simple_test(img, metas, rescale=True))
+            return [_scores_mmdet(r) for r in results]
+        return run
 
-    def run_tv(img: Tensor) -> int:
-        dets = torchvision_detect(tv_model, img, [(height, width)])
-        return int(dets[0]['boxes'].shape[0])
+    def run_tv(img: Tensor) -> List[np.ndarray]:
+        dets = torchvision_detect(tv_model, img, [(height, width)] * batch_size)
+        return [_scores_mmdet(r) for r in torchvision_to_mmdet_results(dets)]
 
-    runners = [('mmdet_lite (conv+bn fused)' if fuse_conv_bn else 'mmdet_lite', run_mmdet)]
+    runners = [('mmdet_lite', mmdet_runner(models['mmdet_lite']))]
+    runners += [(name, mmdet_runner(models[name])) for name in variants]
     if tv_model is not None:
         runners.append(('torchvision', run_tv))
     times: Dict[str, List[float]] = {name: [] for name, _ in runners}
-    dets: Dict[str, List[int]] = {name: [] for name, _ in runners}
-    for i, img in enumerate(inputs):
-        order = runners if i % 2 == 0 else runners[::-1]
-        for name, fn in order:
-            seconds, num = _timed(lambda: fn(img), dev)
+    scores: Dict[str, List[np.ndarray]] = {name: [] for name, _ in runners}
+    clock = TIMERS[timer]
+    for i, img in enumerate(batches):
+        shift = i % len(runners)
+        for name, fn in runners[shift:] + runners[:shift]:
+            seconds, per_image = _timed(lambda: fn(img), dev, clock)
             if i >= warmup:
                 times[name].append(seconds)
-                dets[name].append(num)
-    rows = [dict(name=name, median_s=statistics.median(times[name]),
-                 mean_s=statistics.fmean(times[name]), min_s=min(times[name]),
-                 dets_per_img=statistics.fmean(dets[name])) for name, _ in runners]
-    ratio = rows[0]['median_s'] / rows[1]['median_s'] if len(rows) == 2 else None
+                scores[name].extend(per_image)
+    reference = 'torchvision' if tv_model is not None else runners[0][0]
+    rows = []
+    for name, _ in runners:
+        pairs = list(zip(scores[name], scores[reference]))
+        same = all(len(a) == len(b) for a, b in pairs)
+        diff = max((float(np.abs(a - b).max()) for a, b in pairs if len(a) == len(b) and len(a)),
+                   default=0.0)
+        rows.append(dict(name=name, median_s=statistics.median(times[name]),
+                         mean_s=statistics.fmean(times[name]), min_s=min(times[name]),
+                         max_s=max(times[name]),
+                         dets_per_img=statistics.fmean(len(s) for s in scores[name]),
+                         same_counts=same, max_score_diff=diff if same else None))
+    tv_median = statistics.median(times['torchvision']) if tv_model is not None else None
+    for row in rows:
+        row['ratio'] = row['median_s'] / tv_median if tv_median else None
+    settings = models['mmdet_lite'].inference_settings
     return dict(device=str(dev), threads=torch.get_num_threads(), shape=(height, width),
-                num_images=num_images, warmup=warmup, rows=rows, ratio=ratio)
+                batch_size=batch_size, num_images=num_images, warmup=warmup, timer=timer,
+                precision_note=settings.precision_note, reference=reference, rows=rows,
+                ratio=rows[0]['ratio'])
 
 
 def format_benchmark(report: dict) -> str:
     """A plain-text table of :func:`run_benchmark`'s report."""
     height, width = report['shape']
-    table = [['model', 'median (ms)', 'mean (ms)', 'min (ms)', 'dets/img']]
+    batch = report.get('batch_size', 1)
+    table = [['model', 'median (ms/batch)', 'min (ms)', 'max (ms)', 'mean (ms)', 'dets/img',
+              '/ torchvision', 'same dets']]
     for row in report['rows']:
-        table.append([row['name'], f"{row['median_s'] * 1e3:.1f}", f"{row['mean_s'] * 1e3:.1f}",
-                      f"{row['min_s'] * 1e3:.1f}", f"{row['dets_per_img']:.1f}"])
+        if row['name'] == report['reference']:
+            same = 'reference'
+        elif not row['same_counts']:
+            same = 'no: counts differ'
+        else:
+            same = f"yes, |d score| <= {row['max_score_diff']:.1e}"
+        table.append([row['name'], f"{row['median_s'] * 1e3:.1f}", f"{row['min_s'] * 1e3:.1f}",
+                      f"{row['max_s'] * 1e3:.1f}", f"{row['mean_s'] * 1e3:.1f}",
+                      f"{row['dets_per_img']:.1f}",
+                      '-' if row['ratio'] is None else f"{row['ratio']:.3f}", same])
     lines = [f"device={report['device']} torch.get_num_threads()={report['threads']} "
-             f"input=1x3x{height}x{width} images={report['num_images']} "
-             f"warmup={report['warmup']}", AsciiTable(table).table]
+             f"input={batch}x3x{height}x{width} batches={report['num_images']} "
+             f"warmup={report['warmup']} timer={report.get('timer', 'wall')} "
+             f"precision={report.get('precision_note', 'fp32')}", AsciiTable(table).table]
     if report['ratio'] is not None:
         lines.append(f"mmdet_lite / torchvision (median): {report['ratio']:.3f}")
     return '\n'.join(lines)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import torch
-from mmcv.cnn import fuse_conv_bn as fold_conv_bn
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from torch import nn
@@ -21,6 +20,7 @@ from torch import nn
 from ..checkpoint import checkpoint_classes, load_checkpoint
 from ..datasets import CocoDataset
 from ..models import build_detector
+from ..models.utils.fuse_conv_bn import fold_batch_norms
 
 
 def default_device() -> str:
@@ -66,8 +66,10 @@ def build_detector_from_config(config: Union[str, Path, Config],
         default_classes: ``model.CLASSES`` when the checkpoint's meta has no class names (e.g.
             the test dataset's); None: COCO's 80 names, with a warning.
         strict: Every key of the model must be in the checkpoint and vice versa.
-        fuse_conv_bn: Fold each BN layer into the preceding conv after loading (faster
-            inference, ``--fuse-conv-bn`` of 2.x's test and benchmark tools).
+        fuse_conv_bn: Fold each eval-mode BN layer into the preceding conv after loading
+            (:func:`~mmdet_lite.models.utils.fuse_conv_bn.fold_batch_norms`; the state dict
+            keeps its keys). ``init_detector`` and ``tools/test.py`` fold by default, through
+            :func:`~mmdet_lite.apis.inference_speed.optimize_for_inference`.
 
     Returns:
         The detector, with ``cfg`` set and, when a checkpoint is given, ``CLASSES``.
@@ -100,7 +102,7 @@ def build_detector_from_config(config: Union[str, Path, Config],
             classes = tuple(CocoDataset.CLASSES)
         model.CLASSES = classes
     if fuse_conv_bn:
-        model = fold_conv_bn(model)
+        fold_batch_norms(model)
     model.cfg = config
     model.to(device)
     model.eval()

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 from mmengine.config import Config
 from torch import nn
 
@@ -18,6 +17,7 @@ from ..core.visualization import has_display, unpack_det_result
 from ..datasets.collate import mmdet_collate
 from ..datasets.pipelines import Compose
 from .builder import build_detector_from_config
+from .inference_speed import optimize_for_inference, run_inference
 
 ImageInput = Union[str, Path, np.ndarray]
 FILE_LOADER = 'LoadImageFromFile'
@@ -27,8 +27,13 @@ ARRAY_LOADER = 'LoadImageFromWebcam'
 def init_detector(config: Union[str, Path, Config],
                   checkpoint: Optional[str] = None,
                   device: Optional[str] = None,
-                  cfg_options: Optional[dict] = None) -> nn.Module:
-    """Build a detector from a config and (optionally) load a checkpoint, in eval mode.
+                  cfg_options: Optional[dict] = None,
+                  fuse_conv_bn: bool = True,
+                  channels_last: Optional[bool] = None,
+                  precision: str = 'fp32',
+                  force_precision: bool = False) -> nn.Module:
+    """Build a detector from a config and (optionally) load a checkpoint, in eval mode, ready
+    for fast inference.
 
     Args:
         config: Config file path or :class:`mmengine.Config` (not modified; a copy is kept
@@ -37,14 +42,22 @@ def init_detector(config: Union[str, Path, Config],
             backbone is fetched either way).
         device: ``'cuda:0'`` when CUDA is available, else ``'cpu'`` (the default).
         cfg_options: Overrides merged into the config, as ``--cfg-options``.
+        fuse_conv_bn: Fold eval-mode BN into the preceding convs (``state_dict()`` unchanged).
+        channels_last: NHWC conv weights; None: on for CPU.
+        precision: ``'fp32'``, ``'bf16'`` or ``'fp16'`` autocast where the hardware runs it
+            natively (else fp32 runs, and the log says so).
+        force_precision: autocast even without native support (to measure accuracy only).
 
     Returns:
         The detector, with ``CLASSES`` from the checkpoint's meta (COCO's 80 names and a
         warning when the checkpoint has none) and ``cfg`` set; built by
-        :func:`~mmdet_lite.apis.builder.build_detector_from_config`, as ``tools/test.py``'s.
+        :func:`~mmdet_lite.apis.builder.build_detector_from_config`, as ``tools/test.py``'s,
+        then prepared by :func:`~mmdet_lite.apis.inference_speed.optimize_for_inference`.
     """
-    return build_detector_from_config(config, checkpoint, device=device,
-                                      cfg_options=cfg_options)
+    model = build_detector_from_config(config, checkpoint, device=device,
+                                       cfg_options=cfg_options)
+    return optimize_for_inference(model, fuse_conv_bn=fuse_conv_bn, channels_last=channels_last,
+                                  precision=precision, force_precision=force_precision)
 
 
 def _test_pipeline_cfg(cfg: Config) -> List[dict]:
@@ -125,9 +138,8 @@ def inference_detector(model: nn.Module, imgs: Union[ImageInput, Sequence[ImageI
                   else [samples])
         for group in groups:
             data = model.data_preprocessor(mmdet_collate(group), False)
-            with torch.no_grad():
-                results.extend(model(img=data['img'], img_metas=data['img_metas'],
-                                     return_loss=False, rescale=True))
+            results.extend(run_inference(model, lambda: model(
+                img=data['img'], img_metas=data['img_metas'], return_loss=False, rescale=True)))
     return results if is_batch else results[0]
 
 

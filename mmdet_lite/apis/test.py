@@ -20,6 +20,7 @@ from ..core.mask.utils import encode_mask_results
 from ..datasets import build_dataset
 from ..engine import build_test_dataloader, dataset_evaluate_kwargs
 from ..engine.runtime_keys import plain_copy
+from .inference_speed import run_inference
 
 
 def build_test_dataset(cfg: Config) -> Dataset:
@@ -90,8 +91,8 @@ def _run_batch(model, data: dict) -> list:
     module = _unwrap(model)
     with torch.no_grad():
         inputs = module.data_preprocessor(data, False)
-        result = module(return_loss=False, rescale=True, **inputs)
-    return result
+    # under the model's inference settings (autocast, channels_last fallback) when it has them
+    return run_inference(module, lambda: module(return_loss=False, rescale=True, **inputs))
 
 
 def _encode(result: list) -> list:

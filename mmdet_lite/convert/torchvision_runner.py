@@ -1,10 +1,12 @@
-"""Run a torchvision Faster/Mask R-CNN on a batch that mmdet_lite's pipeline already prepared.
+"""Run a torchvision Faster/Mask R-CNN or RetinaNet on a batch that mmdet_lite's pipeline
+already prepared.
 
 torchvision's ``GeneralizedRCNNTransform`` normalises, resizes and pads inside the model; an
 mmdet_lite batch is already normalised, resized and padded. :func:`torchvision_detect` runs the
-same steps as ``GeneralizedRCNN.forward`` in eval mode (backbone, RPN, RoI heads, then the
-transform's ``postprocess`` that rescales boxes and pastes masks) with that first step skipped,
-so both libraries see the very same input tensor.
+same steps as ``GeneralizedRCNN.forward`` / ``RetinaNet.forward`` in eval mode (backbone, RPN
+and RoI heads or the dense head and its post-processing, then the transform's ``postprocess``
+that rescales boxes and pastes masks) with that first step skipped, so both libraries see the
+very same input tensor.
 
 Shapes: ``N`` images, ``(H, W)`` the padded batch size, ``n`` detections of one image.
 """
@@ -18,18 +20,39 @@ from .torchvision_convert import default_class_ids, torchvision_labels_to_mmdet
 
 Tensor = torch.Tensor
 
-__all__ = ['build_torchvision_detector', 'torchvision_detect', 'torchvision_to_mmdet_results']
+__all__ = ['TORCHVISION_KINDS', 'build_torchvision_detector', 'torchvision_detect',
+           'torchvision_kind_of', 'torchvision_to_mmdet_results']
+
+#: mmdet_lite detector type -> the torchvision model with the same architecture.
+TORCHVISION_KINDS = dict(MaskRCNN='maskrcnn_resnet50_fpn', FasterRCNN='fasterrcnn_resnet50_fpn',
+                         RetinaNet='retinanet_resnet50_fpn')
 
 
-def build_torchvision_detector(with_mask: bool, num_classes: int = 91) -> nn.Module:
-    """torchvision's ``{mask,faster}rcnn_resnet50_fpn`` without weights, in eval mode.
+def torchvision_kind_of(model: nn.Module) -> str:
+    """The name of torchvision's twin of an mmdet_lite detector (a TORCHVISION_KINDS value)."""
+    name = type(model).__name__
+    if name not in TORCHVISION_KINDS:
+        raise ValueError(f'{name} has no torchvision twin; the torchvision comparison covers '
+                         f'{sorted(TORCHVISION_KINDS)} (configs/torchvision/)')
+    return TORCHVISION_KINDS[name]
+
+
+def build_torchvision_detector(with_mask: bool = False, num_classes: int = 91,
+                               kind: Optional[str] = None) -> nn.Module:
+    """torchvision's ``{mask,faster}rcnn_resnet50_fpn`` (by ``with_mask``) or the model named
+    ``kind`` (a TORCHVISION_KINDS value, e.g. ``'retinanet_resnet50_fpn'``), without weights, in
+    eval mode.
 
     No file is downloaded: ``weights=None, weights_backbone=None``. Load weights afterwards
     with ``load_state_dict``.
     """
-    from torchvision.models.detection import fasterrcnn_resnet50_fpn, maskrcnn_resnet50_fpn
-    builder = maskrcnn_resnet50_fpn if with_mask else fasterrcnn_resnet50_fpn
-    model = builder(weights=None, weights_backbone=None, num_classes=num_classes)
+    from torchvision.models import detection
+    if kind is None:
+        kind = 'maskrcnn_resnet50_fpn' if with_mask else 'fasterrcnn_resnet50_fpn'
+    if kind not in TORCHVISION_KINDS.values():
+        raise ValueError(f'kind={kind!r}; use one of {sorted(TORCHVISION_KINDS.values())}')
+    model = getattr(detection, kind)(weights=None, weights_backbone=None,
+                                     num_classes=num_classes)
     return model.eval()
 
 
@@ -40,7 +63,8 @@ def torchvision_detect(model: nn.Module, img: Tensor, image_sizes: Sequence[Tupl
     """torchvision detections of a normalised, padded batch ``img`` (N, 3, H, W).
 
     Args:
-        model: a torchvision ``GeneralizedRCNN`` (Faster / Mask R-CNN) in eval mode.
+        model: a torchvision ``GeneralizedRCNN`` (Faster / Mask R-CNN) or ``RetinaNet`` in eval
+            mode.
         img: the batch, exactly as mmdet_lite's pipeline gives it.
         image_sizes: (h, w) of each image inside the padding (mmdet's ``img_shape[:2]``).
         original_sizes: (h, w) to rescale boxes and paste masks to; default ``image_sizes``.
@@ -50,6 +74,7 @@ def torchvision_detect(model: nn.Module, img: Tensor, image_sizes: Sequence[Tupl
         probabilities)`` as torchvision's ``forward`` returns them.
     """
     from torchvision.models.detection.image_list import ImageList
+    from torchvision.models.detection.retinanet import RetinaNet
     if model.training:
         raise RuntimeError('torchvision_detect runs inference only; call model.eval() first')
     if img.dim() != 4 or img.size(0) != len(image_sizes):
@@ -60,9 +85,25 @@ def torchvision_detect(model: nn.Module, img: Tensor, image_sizes: Sequence[Tupl
                                                       for h, w in original_sizes]
     images = ImageList(img, sizes)
     features = model.backbone(images.tensors)
-    proposals, _ = model.rpn(images, features)
-    detections, _ = model.roi_heads(features, proposals, images.image_sizes)
+    if isinstance(model, RetinaNet):
+        detections = _retinanet_detections(model, images, list(features.values()))
+    else:
+        proposals, _ = model.rpn(images, features)
+        detections, _ = model.roi_heads(features, proposals, images.image_sizes)
     return model.transform.postprocess(detections, images.image_sizes, originals)
+
+
+def _retinanet_detections(model: nn.Module, images, features: List[Tensor]
+                          ) -> List[Dict[str, Tensor]]:
+    """``RetinaNet.forward``'s eval branch: head, anchors, split per level, post-process."""
+    head_outputs = model.head(features)
+    anchors = model.anchor_generator(images, features)
+    hw_per_level = [x.size(2) * x.size(3) for x in features]
+    num_anchors = head_outputs['cls_logits'].size(1) // sum(hw_per_level)
+    per_level = [hw * num_anchors for hw in hw_per_level]
+    split_outputs = {k: list(v.split(per_level, dim=1)) for k, v in head_outputs.items()}
+    split_anchors = [list(a.split(per_level)) for a in anchors]
+    return model.postprocess_detections(split_outputs, split_anchors, images.image_sizes)
 
 
 def torchvision_to_mmdet_results(detections: Sequence[Dict[str, Tensor]], num_classes: int = 80,

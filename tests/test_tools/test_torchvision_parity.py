@@ -15,8 +15,11 @@ import pytest
 import torch
 from mmengine import Config
 
-from mmdet_lite.analysis.benchmark import (boost_torchvision_detections, format_benchmark,
-                                           make_benchmark_inputs, run_benchmark)
+from mmdet_lite.analysis import benchmark as benchmark_mod
+from mmdet_lite.analysis.benchmark import (MMDET_VARIANTS, boost_torchvision_detections,
+                                           format_benchmark, make_benchmark_inputs,
+                                           run_benchmark)
+from mmdet_lite.apis.inference_speed import optimize_for_inference
 from mmdet_lite.convert.torchvision_convert import (ABSENT_CLASS_BIAS, TV_COCO_CATEGORIES,
                                                     coco_class_ids,
                                                     convert_mmdet_to_torchvision_state_dict,
@@ -29,7 +32,10 @@ from mmdet_lite.models import build_detector
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(mask=osp.join(REPO, 'configs/torchvision/mask_rcnn_r50_fpn_tv.py'),
-               faster=osp.join(REPO, 'configs/torchvision/faster_rcnn_r50_fpn_tv.py'))
+               faster=osp.join(REPO, 'configs/torchvision/faster_rcnn_r50_fpn_tv.py'),
+               retina=osp.join(REPO, 'configs/torchvision/retinanet_r50_fpn_tv.py'))
+TV_KINDS = dict(mask='maskrcnn_resnet50_fpn', faster='fasterrcnn_resnet50_fpn',
+                retina='retinanet_resnet50_fpn')
 UNUSED_IDS = [i for i in range(1, 91) if i not in coco_class_ids()]
 # mmdetection 2.x's CocoDataset.CLASSES, written out as the independent check of the layout.
 MMDET_COCO_CLASSES = (
@@ -45,9 +51,10 @@ MMDET_COCO_CLASSES = (
     'clock', 'vase', 'scissors', 'teddy bear', 'hair drier', 'toothbrush')
 
 
-def _tv_model(with_mask: bool, seed: int = 0, boost: bool = True) -> torch.nn.Module:
+def _tv_model(with_mask: bool, seed: int = 0, boost: bool = True,
+              kind: str = None) -> torch.nn.Module:
     torch.manual_seed(seed)
-    model = build_torchvision_detector(with_mask=with_mask)
+    model = build_torchvision_detector(with_mask=with_mask, kind=kind)
     if boost:
         boost_torchvision_detections(model, unused_class_ids=UNUSED_IDS)
     return model
@@ -110,8 +117,11 @@ def _compare(mm_result, tv_result) -> dict:
     return dict(num=len(tv_dets), box=box_diff, score=score_diff, mask_iou=min_iou)
 
 
-def _run_both(kind: str, tv_model, sizes) -> List[dict]:
+def _run_both(kind: str, tv_model, sizes, optimize: bool = False) -> List[dict]:
     mm_model = _mm_model(kind, tv_model)
+    if optimize:  # BN folded + channels_last, as init_detector / tools/test.py run it
+        optimize_for_inference(mm_model)
+        assert mm_model.inference_settings.folded_pairs == 53  # stem + 16 blocks x 3 + 4
     img, metas = _batch(sizes)
     with torch.no_grad():
         mm_results = mm_model.simple_test(img, metas, rescale=True)
@@ -134,6 +144,30 @@ def test_mask_rcnn_parity_two_image_batch():
         assert s['box'] <= 0.01
         assert s['score'] <= 1e-4
         assert s['mask_iou'] >= 0.98
+
+
+def test_mask_rcnn_parity_with_inference_speedups():
+    # BN folding and channels_last change float rounding only: same detections within 1e-4
+    stats = _run_both('mask', _tv_model(with_mask=True), [(224, 288)], optimize=True)
+    print('mask parity, BN folded + channels_last', stats)
+    assert stats[0]['num'] >= 20
+    assert stats[0]['box'] <= 0.01 and stats[0]['score'] <= 1e-4
+    assert stats[0]['mask_iou'] >= 0.98
+
+
+def test_retinanet_parity_two_image_batch():
+    tv_model = _tv_model(with_mask=False, kind=TV_KINDS['retina'])
+    # the anchor sizes torchvision truncates to integers (40, not 40.3): exactly its anchors
+    mm_model = _mm_model('retina', tv_model)
+    tv_anchors = tv_model.anchor_generator.cell_anchors
+    assert all(torch.equal(a, b) for a, b in zip(
+        tv_anchors, mm_model.bbox_head.prior_generator.base_anchors))
+    for optimize in (False, True):
+        stats = _run_both('retina', tv_model, [(256, 352), (224, 288)], optimize=optimize)
+        print('retinanet parity', optimize, stats)
+        for s in stats:
+            assert s['num'] == 300  # max_per_img: many scores above the threshold
+            assert s['box'] <= 0.01 and s['score'] <= 1e-4
 
 
 def test_faster_rcnn_parity():
@@ -266,17 +300,47 @@ def test_converter_cli(tmp_path, monkeypatch, capsys):
                                        'roi_head.bbox_head.fc_cls.bias', 'backbone.conv1.weight'}
 
 
-def test_benchmark_smoke():
+def test_benchmark_times_same_inputs_interleaved(monkeypatch):
+    calls = []  # (runner, input tensor) in the order they ran
+    real_tv = benchmark_mod.torchvision_detect
+    real_run = benchmark_mod.run_inference
+
+    def tv_detect(model, img, sizes):
+        calls.append(('torchvision', img))
+        return real_tv(model, img, sizes)
+
+    def run_inference(model, fn):
+        real_simple_test = model.simple_test
+
+        def simple_test(img, metas, rescale=False):
+            calls.append((id(model), img))
+            return real_simple_test(img, metas, rescale=rescale)
+        model.simple_test = simple_test
+        try:
+            return real_run(model, fn)
+        finally:
+            del model.simple_test
+
+    monkeypatch.setattr(benchmark_mod, 'torchvision_detect', tv_detect)
+    monkeypatch.setattr(benchmark_mod, 'run_inference', run_inference)
     report = run_benchmark(CONFIGS['faster'], compare_torchvision=True, shape=(64, 96),
-                           num_images=1, warmup=0)
-    assert [row['name'] for row in report['rows']] == ['mmdet_lite', 'torchvision']
-    fused = run_benchmark(CONFIGS['faster'], compare_torchvision=True, shape=(64, 96),
-                          num_images=1, warmup=0, fuse_conv_bn=True)
-    assert fused['rows'][0]['name'] == 'mmdet_lite (conv+bn fused)'
-    assert fused['rows'][0]['dets_per_img'] == report['rows'][0]['dets_per_img']
-    assert report['rows'][0]['dets_per_img'] == report['rows'][1]['dets_per_img']
+                           num_images=2, warmup=1, batch_size=2, timer='process',
+                           variants=['mmdet_lite (plain)'])
+    assert [row['name'] for row in report['rows']] == ['mmdet_lite', 'mmdet_lite (plain)',
+                                                       'torchvision']
+    assert len(calls) == 9  # 3 batches x 3 models
+    for b in range(3):
+        batch = calls[3 * b:3 * b + 3]
+        assert len({name for name, _ in batch}) == 3  # every model once per batch
+        assert all(img is batch[0][1] for _, img in batch)  # on the very same tensor
+        assert batch[0][1].shape == (2, 3, 64, 96)
+    assert calls[0][0] != calls[3][0] != calls[6][0]  # the order rotates
+    for row in report['rows']:
+        assert row['same_counts'] and row['max_score_diff'] <= 1e-4
+        assert row['min_s'] <= row['median_s'] <= row['max_s']
     assert report['ratio'] > 0 and report['threads'] == torch.get_num_threads()
     text = format_benchmark(report)
-    assert 'mmdet_lite / torchvision' in text and '1x3x64x96' in text
+    assert 'mmdet_lite / torchvision' in text and '2x3x64x96' in text
+    assert set(MMDET_VARIANTS) >= {'mmdet_lite (plain)'}
     with pytest.raises(ValueError, match='--shape'):
         run_benchmark(CONFIGS['faster'], shape=(16, 16))

@@ -51,6 +51,9 @@ class AnchorGenerator:
             The input size is taken as ``featmap_sizes[0] * strides[0]``, exact when the
             input is padded to a multiple of the coarsest stride (``Pad(size_divisor=32)``).
             Default False: mmdetection 2.x's fixed strides.
+        truncate_sizes: truncate each anchor size ``base_size * scale`` to an integer before
+            the ratios apply, as torchvision's RetinaNet (sizes ``int(32 * 2 ** (i / 3))``:
+            32, 40, 50, not 32, 40.3, 50.8). Exact for power-of-two base sizes. Default False.
     """
 
     def __init__(self, strides: Sequence[Union[int, Sequence[int]]], ratios: Sequence[float],
@@ -60,7 +63,7 @@ class AnchorGenerator:
                  scales_per_octave: Optional[int] = None,
                  centers: Optional[Sequence[Tuple[float, float]]] = None,
                  center_offset: float = 0., round_base_anchors: bool = False,
-                 strides_from_input: bool = False) -> None:
+                 strides_from_input: bool = False, truncate_sizes: bool = False) -> None:
         if center_offset != 0 and centers is not None:
             raise ValueError('AnchorGenerator: give either centers or a non-zero center_offset, '
                              f'not both (center_offset={center_offset}, centers={centers})')
@@ -95,6 +98,7 @@ class AnchorGenerator:
         self.center_offset = center_offset
         self.round_base_anchors = round_base_anchors
         self.strides_from_input = strides_from_input
+        self.truncate_sizes = truncate_sizes
         self.base_anchors = self.gen_base_anchors()
 
     @property
@@ -136,6 +140,8 @@ class AnchorGenerator:
 
         h_ratios = torch.sqrt(ratios)
         w_ratios = 1 / h_ratios
+        if self.truncate_sizes:
+            scales = torch.floor(w * scales) / w
         if self.scale_major:
             ws = (w * w_ratios[:, None] * scales[None, :]).view(-1)
             hs = (h * h_ratios[:, None] * scales[None, :]).view(-1)

@@ -1,0 +1,116 @@
+"""Test-time speed-ups that leave the weights and the results as they are (issue 14).
+
+:func:`optimize_for_inference` prepares a detector that was built for testing
+(``init_detector``, ``tools/test.py`` and the benchmark call it by default):
+
+* **BN folding** (``fuse_conv_bn=True``): eval-mode BN layers are folded into the convs before
+  them (:func:`~mmdet_lite.models.utils.fuse_conv_bn.fold_batch_norms`); ``state_dict()`` is
+  unchanged and training mode computes what it did.
+* **channels_last** (``channels_last=None`` = on for CPU): conv weights are stored NHWC, so
+  oneDNN runs every conv, and the layers between them, without layout conversions. A model
+  whose code reshapes a feature map with ``.view`` (which NHWC strides forbid) is switched back
+  to NCHW the first time that happens, with a warning, and the batch is rerun
+  (:func:`run_inference`).
+* **reduced precision** (``precision='bf16'|'fp16'``): autocast where the hardware runs it
+  natively (:func:`~mmdet_lite.core.utils.precision.resolve_precision`); otherwise fp32 runs,
+  and the log says so.
+
+The settings live on the model as ``model.inference_settings`` (an :class:`InferenceSettings`).
+"""
+import logging
+import warnings
+from typing import Any, Callable, NamedTuple, Optional
+
+import torch
+from mmengine.logging import print_log
+from torch import nn
+
+from ..core.utils.precision import autocast_context, resolve_precision
+from ..models.utils.fuse_conv_bn import fold_batch_norms
+
+__all__ = ['InferenceSettings', 'optimize_for_inference', 'run_inference', 'set_channels_last']
+
+_VIEW_ERROR = 'view size is not compatible with input tensor'
+
+
+class InferenceSettings(NamedTuple):
+    """What :func:`optimize_for_inference` did to a model."""
+    folded_pairs: int
+    channels_last: bool
+    autocast_dtype: Optional[torch.dtype]
+    precision_note: str
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device('cpu')
+
+
+def set_channels_last(model: nn.Module, enabled: bool = True) -> int:
+    """Store the weights of every 2-d (transposed) conv of ``model`` NHWC (``enabled``) or NCHW.
+
+    Only conv weights change layout (their values and ``state_dict()`` stay the same); the
+    activations follow, as oneDNN convs return the layout of their weights. Returns the number
+    of convs changed.
+    """
+    fmt = torch.channels_last if enabled else torch.contiguous_format
+    changed = 0
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and module.weight.dim() == 4:
+                module.weight.data = module.weight.data.contiguous(memory_format=fmt)
+                changed += 1
+    return changed
+
+
+def optimize_for_inference(model: nn.Module, fuse_conv_bn: bool = True,
+                           channels_last: Optional[bool] = None, precision: str = 'fp32',
+                           force_precision: bool = False) -> nn.Module:
+    """Prepare ``model`` (in eval mode, on its device) for fast inference, in place.
+
+    Args:
+        model: a detector from ``build_detector_from_config``.
+        fuse_conv_bn: fold eval-mode BN into the preceding convs.
+        channels_last: NHWC conv weights; None = on when the model is on the CPU (on CUDA it
+            pays off with fp16/bf16 tensor cores, so it is on there only with ``precision``).
+        precision: ``'fp32'``, ``'bf16'`` or ``'fp16'``.
+        force_precision: autocast even without native hardware support (to measure accuracy).
+
+    Returns:
+        ``model``, with ``model.inference_settings`` set.
+    """
+    device = _model_device(model)
+    dtype, note = resolve_precision(precision, device, force=force_precision)
+    if precision != 'fp32':
+        print_log(f'inference precision: {note}', logger='current',
+                  level=logging.INFO if dtype is not None else logging.WARNING)
+    folded = fold_batch_norms(model) if fuse_conv_bn else 0
+    if channels_last is None:
+        channels_last = device.type == 'cpu' or dtype is not None
+    if channels_last:
+        set_channels_last(model, True)
+    model.inference_settings = InferenceSettings(folded, bool(channels_last), dtype, note)
+    return model
+
+
+def run_inference(model: nn.Module, fn: Callable[[], Any]) -> Any:
+    """``fn()`` (a forward pass of ``model``) under ``model``'s inference settings: no grad,
+    autocast if asked, and the NCHW fallback of channels_last."""
+    settings: Optional[InferenceSettings] = getattr(model, 'inference_settings', None)
+    if settings is None:
+        with torch.no_grad():
+            return fn()
+    device = _model_device(model)
+    with torch.no_grad(), autocast_context(device, settings.autocast_dtype):
+        try:
+            return fn()
+        except RuntimeError as err:
+            if not settings.channels_last or _VIEW_ERROR not in str(err):
+                raise
+    warnings.warn(f'{type(model).__name__} reshapes a channels_last feature map with .view '
+                  f'({_VIEW_ERROR}); running it with NCHW weights from now on (pass '
+                  'channels_last=False to skip this retry)')
+    set_channels_last(model, False)
+    model.inference_settings = settings._replace(channels_last=False)
+    with torch.no_grad(), autocast_context(device, settings.autocast_dtype):
+        return fn()

@@ -1,0 +1,53 @@
+"""optimize_for_inference / run_inference: settings recorded, the precision fallback said, the
+channels_last fallback for models that .view feature maps. (Detections with the speed-ups on
+against off: tests/test_tools/test_torchvision_parity.py.)"""
+import pytest
+import torch
+from torch import nn
+
+from mmdet_lite.apis.inference_speed import optimize_for_inference, run_inference
+from mmdet_lite.core.utils import precision as precision_mod
+
+
+class _ViewsFeatures(nn.Module):
+    """conv + BN, then ``.view(N, -1)`` of the feature map (NHWC strides forbid it)."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4))
+
+    def forward(self, x):
+        y = self.body(x)
+        return y.view(y.size(0), -1)
+
+
+def test_optimize_settings_and_channels_last_fallback():
+    torch.manual_seed(0)
+    model = _ViewsFeatures().eval()
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        expected = model(x)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    optimize_for_inference(model)  # CPU: BN folded, channels_last
+    settings = model.inference_settings
+    assert settings.folded_pairs == 1 and settings.channels_last
+    assert settings.autocast_dtype is None
+    assert model.body[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in state.items())
+    with pytest.warns(UserWarning, match='NCHW'):
+        out = run_inference(model, lambda: model(x))
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    assert not model.inference_settings.channels_last
+    assert model.body[0].weight.is_contiguous()
+
+
+def test_precision_fallback_is_logged(monkeypatch, capsys):
+    monkeypatch.setattr(precision_mod, 'cpu_flags', lambda: frozenset({'avx512f'}))
+    model = nn.Sequential(nn.Conv2d(3, 4, 1)).eval()
+    optimize_for_inference(model, precision='bf16')
+    assert 'WARNING - inference precision: running fp32 instead of bf16' in capsys.readouterr().out
+    assert model.inference_settings.autocast_dtype is None
+    assert run_inference(model, lambda: model(torch.randn(1, 3, 4, 4))).dtype is torch.float32
+    # forced (accuracy studies): autocast although the CPU has no native bf16
+    optimize_for_inference(model, precision='bf16', force_precision=True)
+    assert run_inference(model, lambda: model(torch.randn(1, 3, 4, 4))).dtype is torch.bfloat16
