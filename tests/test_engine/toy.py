@@ -116,6 +116,19 @@ class RankRecorderHook(Hook):
 
 
 @HOOKS.register_module(force=True)
+class FailingRankHook(Hook):
+    """Rank ``rank`` raises before train iteration ``at`` (1-based), as a rank that hits a bad
+    sample or runs out of memory does."""
+
+    def __init__(self, rank: int, at: int):
+        self.rank, self.at = rank, at
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        if get_rank() == self.rank and runner.iter + 1 == self.at:
+            raise RuntimeError(f'rank {self.rank} fails on purpose before iteration {self.at}')
+
+
+@HOOKS.register_module(force=True)
 class LrRecorderHook(Hook):
     """Records the lr and momentum of the first param group at every iteration (after the
     lr/momentum hooks)."""
