@@ -1,13 +1,16 @@
-"""Resident memory of a training run, every ``--every`` iterations (Linux: /proc/self/statm).
+"""Resident memory of a training run (or an inference loop), every ``--every`` iterations
+(Linux: /proc/self/statm).
 
     python tools/analysis_tools/train_memory.py \
         [--config configs/shapes/retinanet_r18_fpn_shapes.py] [--iters 200]
-        [--every 20] [--num-train 16] [--work-dir /tmp/train_memory]
+        [--every 20] [--num-train 16] [--work-dir /tmp/train_memory] [--inference]
 
 Runs an IterBasedRunner for ``--iters`` iterations on the built-in shapes data (``--num-train``
 images, so the data loader restarts many times) with ``workers_per_gpu=0`` (all memory in
 this process), then prints the RSS after each ``--every`` iterations and the growth after the
-first ``--every`` (warm-up: allocator pools, lazily built caches).
+first ``--every`` (warm-up: allocator pools, lazily built caches). With ``--inference``,
+``inference_detector`` runs on ``--iters`` images instead (the shapes images in turn, one per
+call; the model keeps its initial weights).
 """
 import argparse
 import os
@@ -21,7 +24,8 @@ force_cpu_if_asked()
 
 from mmengine.hooks import Hook  # noqa: E402
 
-from mmdet_lite.apis import load_config  # noqa: E402
+from mmdet_lite.apis import inference_detector, init_detector, load_config  # noqa: E402
+from mmdet_lite.datasets import build_dataset  # noqa: E402
 from mmdet_lite.engine import build_runner  # noqa: E402
 from mmdet_lite.registry import HOOKS  # noqa: E402
 
@@ -47,6 +51,20 @@ class RssRecorderHook(Hook):
             print(f'iter {runner.iter + 1:6d}  RSS {self.records[-1][1]:8.1f} MiB', flush=True)
 
 
+def inference_memory(cfg, num_images: int, every: int) -> list:
+    """``(images done, RSS in MiB)`` every ``every`` images of an inference loop."""
+    dataset = build_dataset(cfg.data.train)  # writes the shapes data if needed
+    paths = [osp.join(dataset.img_prefix, info['filename']) for info in dataset.data_infos]
+    model = init_detector(cfg, device='cpu')
+    records = []
+    for i in range(num_images):
+        inference_detector(model, paths[i % len(paths)])
+        if (i + 1) % every == 0:
+            records.append((i + 1, rss_mb()))
+            print(f'image {i + 1:6d}  RSS {records[-1][1]:8.1f} MiB', flush=True)
+    return records
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default='configs/shapes/retinanet_r18_fpn_shapes.py')
@@ -55,6 +73,8 @@ def main():
     parser.add_argument('--num-train', type=int, default=16)
     parser.add_argument('--work-dir', default='/tmp/train_memory')
     parser.add_argument('--data-root', default='/tmp/train_memory_data/')
+    parser.add_argument('--inference', action='store_true',
+                        help='measure an inference loop over --iters images instead')
     args = parser.parse_args()
     cfg = load_config(args.config)
     cfg.data.workers_per_gpu = 0
@@ -63,6 +83,12 @@ def main():
         cfg.data[split].num_train = args.num_train
         cfg.data[split].num_val = 4
     cfg.work_dir = args.work_dir
+    if args.inference:
+        records = inference_memory(cfg, args.iters, args.every)
+        print(f'{args.config}: inference on {args.iters} images ({args.num_train} files in turn)')
+        print(f'growth after image {records[0][0]}: {records[-1][1] - records[0][1]:+.1f} MiB '
+              f'over {records[-1][0] - records[0][0]} images')
+        return
     cfg.seed = 0
     cfg.log_level = 'WARNING'
     cfg.runner = dict(type='IterBasedRunner', max_iters=args.iters)
