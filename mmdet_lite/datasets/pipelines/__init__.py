@@ -2,6 +2,7 @@ from .albu import Albu
 from .auto_augment import AutoAugment
 from .canvas import Expand, RandomShift
 from .compose import Compose
+from .corrupt import Corrupt
 from .crops import MinIoURandomCrop, RandomCenterCropPad, RandomCrop
 from .filter_annotations import FilterAnnotations
 from .formatting import (Collect, DefaultFormatBundle, ImageToTensor, ToDataContainer, ToTensor,
@@ -18,7 +19,7 @@ from .test_time_aug import MultiScaleFlipAug
 from .transforms import Normalize, Pad, RandomFlip, Resize, SegRescale
 
 __all__ = [
-    'Albu', 'AutoAugment', 'Expand', 'RandomShift', 'Compose', 'MinIoURandomCrop',
+    'Albu', 'AutoAugment', 'Corrupt', 'Expand', 'RandomShift', 'Compose', 'MinIoURandomCrop',
     'RandomCenterCropPad', 'RandomCrop', 'FilterAnnotations', 'Collect', 'DefaultFormatBundle',
     'ImageToTensor', 'ToDataContainer', 'ToTensor', 'Transpose', 'WrapFieldsToLists',
     'to_tensor', 'Rotate', 'Shear', 'Translate', 'InstaBoost', 'LoadAnnotations',
