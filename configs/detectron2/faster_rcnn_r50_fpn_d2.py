@@ -32,7 +32,9 @@
 #
 # Left different (below the evaluation's resolution): detectron2 resizes uint8 images with
 # PIL's bilinear filter, mmcv with cv2's (pixel values differ slightly); the RoI level mapping
-# adds 1e-8 inside the log (2.x: 1e-6), which moves boxes only at exact level boundaries.
+# adds float64's epsilon inside the log2 (2.x: 1e-6), which moves boxes only at exact level
+# boundaries; detectron2 bounds dw/dh only from above (log(1000 / 16)), 2.x's coder from both
+# sides (a box shrinking more than 62.5x in one step).
 _base_ = '../faster_rcnn_r50_fpn_1x.py'
 
 model = dict(

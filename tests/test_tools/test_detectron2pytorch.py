@@ -126,6 +126,23 @@ def test_detectron2_pkl_converts_to_our_state_dict(tmp_path, config, with_mask):
             'roi_heads.mask_head.predictor.bias'
 
 
+def test_d2_config_anchors_equal_detectron2s():
+    """DefaultAnchorGenerator (offset 0): per size, for aspect ratio a = h / w in (0.5, 1, 2),
+    w = sqrt(size^2 / a), h = a w, centred on the cell corner; sizes 32..512 on P2..P6."""
+    model = _tiny_model('faster_rcnn_r50_fpn_d2.py')
+    ours = model.rpn_head.prior_generator.grid_priors([(2, 3)] * 5, device='cpu')
+    for level, (size, stride) in enumerate(zip((32, 64, 128, 256, 512), (4, 8, 16, 32, 64))):
+        cell = []
+        for a in (0.5, 1.0, 2.0):
+            w = (size**2 / a)**0.5
+            cell.append([-w / 2, -a * w / 2, w / 2, a * w / 2])
+        cell = torch.tensor(cell)
+        shifts = torch.tensor([[x * stride, y * stride] * 2 for y in range(2) for x in range(3)],
+                              dtype=torch.float32)
+        expected = (shifts[:, None] + cell[None]).reshape(-1, 4)
+        torch.testing.assert_close(ours[level], expected)
+
+
 def test_detectron2_pth_and_unknown_key(tmp_path):
     d2 = _detectron2_layout(False)
     src = tmp_path / 'model_final.pth'
