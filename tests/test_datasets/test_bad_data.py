@@ -55,7 +55,8 @@ def _dataset(root, annotations, images=None, pipeline=PIPELINE, **kwargs):
 
 @pytest.fixture
 def logged(monkeypatch):
-    """The messages the dataset and the loading transforms log."""
+    """The messages the dataset and the loading transforms log (kept from mmengine's global
+    logger, which would otherwise be created here bound to this test's captured stdout)."""
     messages = []
     for module in (coco_module, loading_module):
         monkeypatch.setattr(module, 'print_log', lambda msg, **kw: messages.append(msg))
@@ -207,7 +208,7 @@ def test_images_without_annotations(tmp_path, logged):
 
 
 @pytest.mark.parametrize('key', ['images', 'annotations'])
-def test_duplicate_ids_are_an_error_naming_them(tmp_path, key):
+def test_duplicate_ids_are_an_error_naming_them(tmp_path, logged, key):
     images = [dict(id=1, file_name='a.png', height=H, width=W),
               dict(id=2 if key == 'annotations' else 1, file_name='b.png', height=H, width=W)]
     annotations = [_ann(1), _ann(2 if key == 'images' else 1, image_id=images[1]['id'])]
@@ -220,14 +221,14 @@ def test_duplicate_ids_are_an_error_naming_them(tmp_path, key):
     assert isinstance(err.value, AssertionError)
 
 
-def test_unknown_category_id(tmp_path):
+def test_unknown_category_id(tmp_path, logged):
     with pytest.raises(AnnotationError, match=r'annotation id=2 \(image_id=1\) has '
                        r'category_id=7, which is not a category of the file; known category '
                        r'ids: \[1, 2\]'):
         _dataset(tmp_path, [_ann(1), _ann(2, category_id=7)])
 
 
-def test_masks_without_segmentation(tmp_path):
+def test_masks_without_segmentation(tmp_path, logged):
     no_segm = _ann(3)
     del no_segm['segmentation']
     ds = _dataset(tmp_path, [_ann(1), no_segm])
@@ -239,7 +240,7 @@ def test_masks_without_segmentation(tmp_path):
     assert ds[0]['gt_bboxes'].shape == (2, 4)
 
 
-def test_empty_dataset_after_filtering(tmp_path):
+def test_empty_dataset_after_filtering(tmp_path, logged):
     # every annotation is a 'dog', the dataset trains on 'cat' only
     with pytest.raises(AnnotationError) as err:
         _dataset(tmp_path, [_ann(1, category_id=2)], classes=('cat',))
