@@ -158,7 +158,8 @@ class CocoDataset(CustomDataset):
                   or y1 + h > img['height'] + 1):
                 past_border.append(ann_id)
             segm = ann.get('segmentation')
-            if isinstance(segm, list) and not ann.get('iscrowd', False):
+            # an empty list is "no segmentation" (box-only files): kept for box training
+            if isinstance(segm, list) and segm and not ann.get('iscrowd', False):
                 kept = valid_polygons(segm)
                 if not kept:
                     no_polygon.append(ann_id)
@@ -253,7 +254,7 @@ class CocoDataset(CustomDataset):
                 bboxes.append(box)
                 labels.append(self.cat2label[ann['category_id']])
                 segm = ann.get('segmentation')
-                masks.append(valid_polygons(segm) if isinstance(segm, list) else segm)
+                masks.append((valid_polygons(segm) or None) if isinstance(segm, list) else segm)
                 ann_ids.append(ann.get('id'))
         return dict(
             bboxes=np.array(bboxes, dtype=np.float32).reshape(-1, 4),
@@ -299,12 +300,13 @@ class CocoDataset(CustomDataset):
                  proposal_nums: Sequence[int] = (100, 300, 1000),
                  iou_thrs: Optional[Sequence[float]] = None,
                  metric_items: Union[None, str, List[str]] = None,
-                 backend: str = 'pycocotools') -> OrderedDict:
+                 backend: str = 'auto') -> OrderedDict:
         """COCO metrics: 'bbox', 'segm', 'proposal' (COCOeval) and 'proposal_fast'.
 
         Returns ``{metric}_mAP``, ``_mAP_50``, ``_mAP_75``, ``_mAP_s/m/l`` and
         ``{metric}_mAP_copypaste`` for bbox/segm, ``AR@N`` items for proposals.
-        ``backend='faster'`` uses faster-coco-eval (same numbers).
+        ``backend``: 'auto' (faster-coco-eval when installed, else pycocotools; same numbers),
+        'faster' or 'pycocotools'; the log names the one that ran.
         """
         metrics = list(metric) if isinstance(metric, (list, tuple)) else [metric]
         for m in metrics:
@@ -369,7 +371,8 @@ class CocoDataset(CustomDataset):
         coco_out = run_coco_eval(self.coco, predictions, 'bbox' if is_proposal else metric,
                                  self.cat_ids, self.img_ids, max_dets=proposal_nums,
                                  iou_thrs=iou_thrs, use_cats=not is_proposal, backend=backend)
-        print_log('\n' + coco_out.summary, logger=logger)
+        print_log(f'{metric}: COCO evaluation by {coco_out.backend}\n' + coco_out.summary,
+                  logger=logger)
         if classwise and not is_proposal:
             cat_names = [self.coco.load_cats(c)[0]['name'] for c in self.cat_ids]
             print_log('\n' + classwise_ap_table(coco_out.precision, cat_names), logger=logger)
