@@ -35,7 +35,8 @@ import torch
 from packaging.version import InvalidVersion, Version
 from torch import Tensor
 
-__all__ = ['ModelKind', 'literal_config', 'model_kind', 'upgrade_state_dict']
+__all__ = ['ModelKind', 'literal_config', 'model_kind', 'upgrade_state_dict',
+           'upgrade_ssd_state_dict']
 
 _HEADS = ('bbox_head', 'mask_head', 'semantic_head', 'grid_head', 'mask_iou_head')
 
@@ -168,4 +169,38 @@ def upgrade_state_dict(state_dict: Dict[str, Tensor], meta: Dict[str, Any],
         elif kind.is_ssd and re.search(r'cls_convs\.\d+\.(weight|bias)$', key):
             new_val = _background_last(val, num_classes)
         out[new_key] = new_val
+    return out
+
+
+_SSD_EXTRA = re.compile(r'^backbone\.extra\.(\d+)\.(weight|bias)$')
+_SSD_HEAD_CONV = re.compile(r'^(bbox_head\.(?:cls|reg)_convs\.\d+)\.(weight|bias)$')
+
+
+def upgrade_ssd_state_dict(state_dict: Dict[str, Tensor], meta: Dict[str, Any]
+                           ) -> 'OrderedDict[str, Tensor]':
+    """SSD checkpoints from before 2.14 (VGG's extra layers and L2 norm in the backbone, plain
+    head convs) → the 2.x layout (2.x ``upgrade_ssd_version.py``):
+
+    * ``backbone.extra.{i}.*`` → ``neck.extra_layers.{i // 2}.{i % 2}.conv.*``
+    * ``backbone.l2_norm.weight`` → ``neck.l2_norm.weight``
+    * ``bbox_head.{cls,reg}_convs.{l}.*`` → ``bbox_head.{cls,reg}_convs.{l}.0.*``
+
+    ``meta['config']`` must describe an ``SSDHead`` model (read without running it).
+    """
+    model = literal_config(meta.get('config', '')).get('model')
+    head = model.get('bbox_head') if isinstance(model, dict) else None
+    if not isinstance(head, dict) or head.get('type') != 'SSDHead':
+        raise ValueError("This is not a SSD model: meta['config'] has no model.bbox_head of "
+                         "type 'SSDHead'")
+    out: 'OrderedDict[str, Tensor]' = OrderedDict()
+    for key, value in state_dict.items():
+        extra, head_conv = _SSD_EXTRA.match(key), _SSD_HEAD_CONV.match(key)
+        if extra:
+            index, param = int(extra.group(1)), extra.group(2)
+            key = f'neck.extra_layers.{index // 2}.{index % 2}.conv.{param}'
+        elif key == 'backbone.l2_norm.weight':
+            key = 'neck.l2_norm.weight'
+        elif head_conv:
+            key = f'{head_conv.group(1)}.0.{head_conv.group(2)}'
+        out[key] = value
     return out

@@ -70,3 +70,32 @@ def test_config_text_is_never_run(tmp_path):
     names = literal_config(text)
     assert not marker.exists()
     assert names['x'] is UNKNOWN and names['model']['bbox_head']['reg_class_agnostic'] is UNKNOWN
+
+
+def test_ssd_before_2_14(tmp_path):
+    config = "model = dict(type='SingleStageDetector', bbox_head=dict(type='SSDHead'))"
+    state = {'backbone.features.0.weight': torch.ones(1), 'backbone.extra.0.weight': torch.ones(1),
+             'backbone.extra.3.bias': torch.ones(1), 'backbone.l2_norm.weight': torch.ones(1),
+             'bbox_head.cls_convs.5.weight': torch.ones(1),
+             'bbox_head.reg_convs.0.bias': torch.ones(1)}
+    src, dst = tmp_path / 'old.pth', tmp_path / 'new.pth'
+    torch.save(dict(state_dict=state, meta=dict(config=config, mmdet_version='2.10.0')), src)
+    load_tool('tools/model_converters/upgrade_ssd_version.py').main([str(src), str(dst)])
+    assert list(load_checkpoint_safely(str(dst))['state_dict']) == [
+        'backbone.features.0.weight', 'neck.extra_layers.0.0.conv.weight',
+        'neck.extra_layers.1.1.conv.bias', 'neck.l2_norm.weight', 'bbox_head.cls_convs.5.0.weight',
+        'bbox_head.reg_convs.0.0.bias']
+
+
+def test_selfsup_moco(tmp_path):
+    from mmdet_lite.models.backbones import ResNet
+    resnet = ResNet(depth=18, base_channels=4)
+    moco = {f'module.encoder_q.{k}': v for k, v in resnet.state_dict().items()}
+    moco.update({'module.encoder_q.fc.0.weight': torch.ones(2, 2), 'module.encoder_k.conv1.weight':
+                 torch.zeros(1), 'module.queue': torch.zeros(3)})
+    src, dst = tmp_path / 'moco.pth.tar', tmp_path / 'r18.pth'
+    torch.save(dict(state_dict=moco, arch='resnet18', epoch=200), src)
+    load_tool('tools/model_converters/selfsup2mmdet.py').main(
+        [str(src), str(dst), '--selfsup', 'moco'])
+    converted = load_checkpoint_safely(str(dst))['state_dict']
+    assert set(converted) == set(resnet.state_dict())
