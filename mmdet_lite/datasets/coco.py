@@ -165,9 +165,6 @@ class CocoDataset(CustomDataset):
                     no_polygon.append(ann_id)
                 elif len(kept) < len(segm):
                     some_polygons.append(ann_id)
-        # detectron2 also drops instances without a valid polygon; their box would get an
-        # empty (or, through pycocotools' 4-number rule, a box-shaped) mask target
-        self._no_polygon_ann_ids = set(no_polygon)
         name, total = self.__class__.__name__, len(self.coco.dataset['annotations'])
         if tiny:
             print_log(f'{name}: {len(tiny)} of {total} boxes in {ann_file} are narrower or '
@@ -178,8 +175,8 @@ class CocoDataset(CustomDataset):
                 (past_border, 'extend more than 1 px past their image\'s border; Resize clips '
                  'them to the image (bbox_clip_border=True, as mmdetection 2.x)'),
                 (orphans, 'refer to an image_id that is not in "images" and are unused'),
-                (no_polygon, 'have no polygon of 3 or more points and are dropped (box and '
-                 'mask)'),
+                (no_polygon, 'have no polygon of 3 or more points; where masks are loaded, '
+                 'they are left out (box and mask)'),
                 (some_polygons, 'have polygons of fewer than 3 points; those polygons are '
                  'dropped')):
             if ids:
@@ -232,13 +229,11 @@ class CocoDataset(CustomDataset):
 
     def _parse_ann_info(self, img_info: dict, ann_info: List[dict]) -> dict:
         """Boxes xyxy float32 (n, 4), labels int64 (n,), crowd boxes, mask annotations (polygons
-        of fewer than 3 points removed) and the annotation ids of the boxes (``ann_ids``)."""
+        of fewer than 3 points removed: ``[]`` when none is left, ``None`` without
+        segmentation) and the annotation ids of the boxes (``ann_ids``)."""
         bboxes, labels, ignore, masks, ann_ids = [], [], [], [], []
-        no_polygon = getattr(self, '_no_polygon_ann_ids', ())
         for ann in ann_info:
             if ann.get('ignore', False):
-                continue
-            if not ann.get('iscrowd', False) and ann.get('id') in no_polygon:
                 continue
             x1, y1, w, h = ann['bbox']
             inter_w = max(0, min(x1 + w, img_info['width']) - max(x1, 0))
@@ -254,7 +249,9 @@ class CocoDataset(CustomDataset):
                 bboxes.append(box)
                 labels.append(self.cat2label[ann['category_id']])
                 segm = ann.get('segmentation')
-                masks.append((valid_polygons(segm) or None) if isinstance(segm, list) else segm)
+                # None: no segmentation (box-only converters write []); []: no valid polygon
+                masks.append((valid_polygons(segm) if segm else None)
+                             if isinstance(segm, list) else segm)
                 ann_ids.append(ann.get('id'))
         return dict(
             bboxes=np.array(bboxes, dtype=np.float32).reshape(-1, 4),

@@ -145,18 +145,23 @@ def test_degenerate_and_outside_boxes(tmp_path, logged):
 
 
 def test_polygons_of_fewer_than_three_points(tmp_path, logged):
-    ds = _dataset(tmp_path, [
-        _ann(1, segmentation=[[2, 3, 12, 3, 12, 15, 2, 15], [20, 20, 30, 30]]),
-        _ann(2, bbox=(20, 4, 10, 8), segmentation=[[20, 4, 30, 12]])])
+    annotations = [_ann(1, segmentation=[[2, 3, 12, 3, 12, 15, 2, 15], [20, 20, 30, 30]]),
+                   _ann(2, bbox=(20, 4, 10, 8), segmentation=[[20, 4, 30, 12]])]
+    ds = _dataset(tmp_path, annotations)
     assert any('1 of 2 annotations' in m and 'no polygon of 3 or more points' in m
                and '[2]' in m for m in logged)
     assert any('polygons of fewer than 3 points' in m and '[1]' in m for m in logged)
     ann = ds.get_ann_info(0)
-    assert ann['ann_ids'] == [1]
-    assert ann['masks'] == [[[2, 3, 12, 3, 12, 15, 2, 15]]]
-    # the 4-number polygon did not become a box-shaped mask (pycocotools' rule for 4 numbers)
-    mask = ds[0]['gt_masks'].masks[0]
+    assert ann['ann_ids'] == [1, 2]
+    assert ann['masks'] == [[[2, 3, 12, 3, 12, 15, 2, 15]], []]
+    # with masks, annotation 2 is left out (box and mask); the 4-number polygon of annotation 1
+    # did not become a box-shaped mask (pycocotools' rule for 4 numbers)
+    data = ds[0]
+    assert data['gt_bboxes'].shape == (1, 4) and data['gt_labels'].tolist() == [0]
+    mask = data['gt_masks'].masks[0]
     assert mask.shape == (64, 80) and mask[40:60, 40:60].sum() == 0 and mask[8:28, 6:22].all()
+    # a box-only model keeps both boxes, as 2.x
+    assert _dataset(tmp_path, annotations, pipeline=BOX_PIPELINE)[0]['gt_bboxes'].shape == (2, 4)
 
 
 def _uncompressed_rle(bitmap: np.ndarray) -> dict:

@@ -2,7 +2,7 @@
 import io
 import logging
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 import mmcv
 import numpy as np
@@ -209,42 +209,52 @@ class LoadAnnotations:
         return [np.asarray(p, dtype=np.float64) for p in polygons
                 if len(p) % 2 == 0 and len(p) >= 6]
 
-    def _check_mask_annotations(self, results: dict, h: int, w: int) -> None:
-        """Every instance has a polygon list or an RLE of the image's size; else an error
-        naming the annotation."""
+    def _usable_masks(self, results: dict, h: int, w: int) -> List[bool]:
+        """Per instance: True for a polygon list or an RLE of the image's size, False for a
+        polygon list with no polygon of 3 or more points (the instance is left out, as
+        detectron2 does; the dataset logs their ids); anything else is an error naming the
+        annotation."""
         ann = results['ann_info']
         ann_ids = ann.get('ann_ids') or [f'#{i} of the image' for i in range(len(ann['masks']))]
+        usable = []
         for ann_id, mask in zip(ann_ids, ann['masks']):
-            where = (f'annotation id={ann_id} of {_referenced_by(results)}')
-            if isinstance(mask, list) and self.process_polygons(mask):
-                continue
-            if isinstance(mask, dict) and 'counts' in mask and 'size' in mask:
-                if list(mask['size']) != [h, w]:
-                    raise AnnotationError(
-                        f'{where}: its RLE mask is {mask["size"][0]}x{mask["size"][1]} but the '
-                        f'image entry is {h}x{w} (height x width); fix the entry or the mask')
-                if not self.poly2mask:
-                    raise AnnotationError(
-                        f'{where}: LoadAnnotations(poly2mask=False) needs polygon masks but '
-                        'this one is an RLE; use poly2mask=True')
+            where = f'annotation id={ann_id} of {_referenced_by(results)}'
+            if isinstance(mask, list):
+                usable.append(bool(self.process_polygons(mask)))
                 continue
             if mask is None:
                 raise AnnotationError(
                     f"{where} has no 'segmentation', but the pipeline loads masks "
                     '(LoadAnnotations with_mask=True): add the segmentations, or train a '
                     'box-only model (with_mask=False and no mask head)')
-            raise AnnotationError(
-                f'{where}: its segmentation is neither a list of polygons of 3 or more points '
-                f'nor an RLE dict with counts and size (got {str(mask)[:80]})')
+            if not (isinstance(mask, dict) and 'counts' in mask and 'size' in mask):
+                raise AnnotationError(
+                    f'{where}: its segmentation is neither a list of polygons nor an RLE dict '
+                    f'with counts and size (got {str(mask)[:80]})')
+            if list(mask['size']) != [h, w]:
+                raise AnnotationError(
+                    f'{where}: its RLE mask is {mask["size"][0]}x{mask["size"][1]} but the '
+                    f'image entry is {h}x{w} (height x width); fix the entry or the mask')
+            if not self.poly2mask:
+                raise AnnotationError(
+                    f'{where}: LoadAnnotations(poly2mask=False) needs polygon masks but this '
+                    'one is an RLE; use poly2mask=True')
+            usable.append(True)
+        return usable
 
     def _load_masks(self, results: dict) -> None:
         h, w = results['img_info']['height'], results['img_info']['width']
-        self._check_mask_annotations(results, h, w)
-        anns = results['ann_info']['masks']
+        usable = self._usable_masks(results, h, w)
+        anns = [a for a, keep in zip(results['ann_info']['masks'], usable) if keep]
         if self.poly2mask:
             masks = BitmapMasks([self._poly2mask(a, h, w) for a in anns], h, w)
         else:
             masks = PolygonMasks([self.process_polygons(a) for a in anns], h, w)
+        if not all(usable):  # boxes and labels of the instances left out go too
+            kept = np.flatnonzero(usable)
+            for key in ('gt_bboxes', 'gt_labels'):
+                if key in results:
+                    results[key] = results[key][kept]
         results['gt_masks'] = masks
         results.setdefault('mask_fields', []).append('gt_masks')
 
