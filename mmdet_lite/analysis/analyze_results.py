@@ -5,7 +5,6 @@ An image's score is its box mAP averaged over IoU thresholds 0.50:0.05:0.95 (``e
 that image alone, area-under-PR-curve AP, classes without ground truth left out as in
 ``eval_map``). Panoptic results are not supported (mmdet_lite has no panoptic detector).
 """
-import copy
 import os
 import os.path as osp
 from typing import Any, List, Optional, Sequence, Tuple
@@ -15,12 +14,12 @@ from mmengine.utils import ProgressBar
 
 from ..core.evaluation import eval_map
 from ..core.visualization.image import imshow_gt_det_bboxes
+from ..datasets.pipeline_utils import get_loading_pipeline
 from ..datasets.pipelines import Compose
 
 __all__ = ['bbox_map_eval', 'get_loading_pipeline', 'ResultVisualizer']
 
 IOU_THRS = np.linspace(.5, 0.95, int(np.round((0.95 - .5) / .05)) + 1, endpoint=True)
-LOADING_TYPES = ('LoadImageFromFile', 'LoadAnnotations', 'LoadPanopticAnnotations')
 
 
 def bbox_map_eval(det_result: Any, annotation: dict) -> float:
@@ -30,14 +29,6 @@ def bbox_map_eval(det_result: Any, annotation: dict) -> float:
     aps = [eval_map([bbox_result], [annotation], iou_thr=float(thr), logger='silent',
                     nproc=1)[0] for thr in IOU_THRS]
     return float(sum(aps) / len(aps))
-
-
-def get_loading_pipeline(pipeline: Sequence[dict]) -> List[dict]:
-    """The image/annotation loading steps of a (training) pipeline config."""
-    loading = [copy.deepcopy(dict(step)) for step in pipeline if step['type'] in LOADING_TYPES]
-    if not any(step['type'] == 'LoadImageFromFile' for step in loading):
-        raise ValueError('the pipeline has no LoadImageFromFile step to load images with')
-    return loading
 
 
 class ResultVisualizer:

@@ -11,6 +11,7 @@ from .lvis import LVISDataset, LVISV05Dataset, LVISV1Dataset
 from .dataset_wrappers import ConcatDataset, RepeatDataset
 from .multi_image_mix import MultiImageMixDataset
 from .objects365 import Objects365V1Dataset, Objects365V2Dataset
+from .pipeline_utils import get_loading_pipeline, replace_ImageToTensor
 from .samplers import DistributedGroupSampler, GroupSampler
 from .shapes import ShapesDataset, generate_shapes
 from .utils import check_num_classes
@@ -24,5 +25,6 @@ __all__ = [
     'generate_shapes', 'check_num_classes', 'VOCDataset', 'XMLDataset', 'ClassBalancedDataset',
     'MultiImageMixDataset', 'CityscapesDataset', 'DeepFashionDataset', 'WIDERFaceDataset',
     'LVISDataset', 'LVISV05Dataset', 'LVISV1Dataset', 'CocoPanopticDataset',
-    'Objects365V1Dataset', 'Objects365V2Dataset'
+    'Objects365V1Dataset', 'Objects365V2Dataset', 'get_loading_pipeline',
+    'replace_ImageToTensor'
 ]

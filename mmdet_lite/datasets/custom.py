@@ -168,14 +168,15 @@ class CustomDataset(Dataset):
     def get_classes(cls, classes: Union[None, str, Sequence[str]] = None
                     ) -> Union[Tuple[str, ...], List[str]]:
         """The class names: the class default, a copy of the given list or tuple (its type kept,
-        as 2.x kept it), or a tuple of the names of a file with one name per line."""
+        as 2.x kept it), or the list of names of a file with one name per line (as 2.x)."""
         if classes is None:
             return cls.CLASSES
         if isinstance(classes, str):
             if not osp.isfile(classes):
                 raise FileNotFoundError(f'classes file {classes!r} not found; give a tuple of '
                                         f'names or a text file with one name per line')
-            return tuple(line.strip() for line in open(classes) if line.strip())
+            with open(classes) as f:
+                return [line.strip() for line in f if line.strip()]  # a list, as 2.x
         if isinstance(classes, (tuple, list)):
             return type(classes)(classes)
         raise ValueError(f'unsupported type {type(classes).__name__} of classes; use a tuple '

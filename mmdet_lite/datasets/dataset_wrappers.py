@@ -41,6 +41,13 @@ class RepeatDataset(Dataset):
     def __getitem__(self, idx: int):
         return self.dataset[idx % self._ori_len]
 
+    def get_cat_ids(self, idx: int) -> list:
+        """Category ids of image ``idx`` of the repeated dataset."""
+        return self.dataset.get_cat_ids(idx % self._ori_len)
+
+    def get_ann_info(self, idx: int) -> dict:
+        return self.dataset.get_ann_info(idx % self._ori_len)
+
     def __len__(self) -> int:
         return self.times * self._ori_len
 
@@ -66,12 +73,26 @@ class ConcatDataset(Dataset):
     def __len__(self) -> int:
         return self.cumulative_sizes[-1]
 
-    def __getitem__(self, idx: int):
+    def _locate(self, idx: int):
+        """``(part, index in that part)`` of image ``idx``."""
         if idx < 0:
             idx += len(self)
         part = bisect.bisect_right(self.cumulative_sizes, idx)
         start = self.cumulative_sizes[part - 1] if part else 0
-        return self.datasets[part][idx - start]
+        return part, idx - start
+
+    def __getitem__(self, idx: int):
+        part, local = self._locate(idx)
+        return self.datasets[part][local]
+
+    def get_cat_ids(self, idx: int) -> list:
+        """Category ids of image ``idx`` (2.x: what the class-aware samplers read)."""
+        part, local = self._locate(idx)
+        return self.datasets[part].get_cat_ids(local)
+
+    def get_ann_info(self, idx: int) -> dict:
+        part, local = self._locate(idx)
+        return self.datasets[part].get_ann_info(local)
 
     def evaluate(self, results: list, logger=None, **kwargs) -> OrderedDict:
         if len(results) != len(self):

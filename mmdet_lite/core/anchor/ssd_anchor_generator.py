@@ -81,8 +81,9 @@ class SSDAnchorGenerator(AnchorGenerator):
             raise ValueError(f'SSDAnchorGenerator: {len(strides)} strides but {len(ratios)} '
                              'ratio lists; give one list of ratios per level')
         if (min_sizes is None) != (max_sizes is None):
-            raise ConfigValueError('SSDAnchorGenerator: give both min_sizes and max_sizes or neither '
-                                   f'(got min_sizes={min_sizes}, max_sizes={max_sizes})')
+            raise ConfigValueError(
+                'SSDAnchorGenerator: give both min_sizes and max_sizes or neither '
+                f'(got min_sizes={min_sizes}, max_sizes={max_sizes})')
         if (not isinstance(basesize_ratio_range, (tuple, list)) or len(basesize_ratio_range) != 2
                 or not all(isinstance(r, Number) for r in basesize_ratio_range)):
             raise ValueError('SSDAnchorGenerator: basesize_ratio_range must be a (low, high) '
@@ -94,9 +95,9 @@ class SSDAnchorGenerator(AnchorGenerator):
             min_sizes, max_sizes = ssd_anchor_sizes(input_size, self.basesize_ratio_range,
                                                     len(self.strides))
         if not len(min_sizes) == len(max_sizes) == len(self.strides):
-            raise ValueError(f'SSDAnchorGenerator: {len(min_sizes)} min_sizes and '
-                             f'{len(max_sizes)} max_sizes for {len(self.strides)} strides; give '
-                             'one of each per level')
+            raise ConfigValueError(f'SSDAnchorGenerator: {len(min_sizes)} min_sizes and '
+                                   f'{len(max_sizes)} max_sizes for {len(self.strides)} strides; give '
+                                   'one of each per level')
         self.centers = self._cell_centres()
         self.base_sizes = list(min_sizes)
         self.scales = [torch.Tensor([1., np.sqrt(max_size / min_size)])

@@ -40,11 +40,12 @@ def unmap(data: Tensor, count: int, inds: Tensor, fill: Union[int, float] = 0) -
 def flip_tensor(src_tensor: Tensor, flip_direction: str) -> Tensor:
     """Flip a (N, C, H, W) tensor 'horizontal', 'vertical' or 'diagonal'."""
     if src_tensor.ndim != 4:
-        raise ValueError(f'flip_tensor expects a (N, C, H, W) tensor, got shape '
-                         f'{tuple(src_tensor.shape)}')
+        raise ConfigValueError(f'flip_tensor expects a (N, C, H, W) tensor, got shape '
+                               f'{tuple(src_tensor.shape)}')
     dims = {'horizontal': [3], 'vertical': [2], 'diagonal': [2, 3]}
     if flip_direction not in dims:
-        raise ConfigValueError(f"flip_direction must be one of {list(dims)}, got '{flip_direction}'")
+        raise ConfigValueError(
+            f"flip_direction must be one of {list(dims)}, got '{flip_direction}'")
     return torch.flip(src_tensor, dims[flip_direction])
 
 
@@ -102,8 +103,9 @@ def filter_scores_and_topk(
         elif isinstance(results, torch.Tensor):
             filtered_results = results[keep_idxs]
         else:
-            raise UnsupportedTypeError('results of filter_scores_and_topk must be a dict, list or Tensor, '
-                                       f'got {type(results).__name__}')
+            raise UnsupportedTypeError(
+                'results of filter_scores_and_topk must be a dict, list or Tensor, '
+                f'got {type(results).__name__}')
     return scores, labels, keep_idxs, filtered_results
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from ...registry import TRANSFORMS
 from .compose import Compose
-from ...core.utils.errors import ConfigValueError
+from ...core.utils.errors import ConfigTypeError, ConfigValueError
 
 MAX_LEVEL = 10
 
@@ -32,6 +32,12 @@ def random_negative(value: float, random_negative_prob: float) -> float:
     return -value if np.random.rand() < random_negative_prob else value
 
 
+def check_magnitude(transform: str, name: str, value: float) -> None:
+    """A transform's magnitude at level 10 (``max_rotate_angle``, ...) must be a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigTypeError(f'{transform}: {name} must be a number, got {value!r}')
+
+
 def check_level_prob(transform: str, level: Optional[float], prob: float) -> None:
     """The 2.x range checks shared by every policy transform."""
     if level is not None:
@@ -39,7 +45,7 @@ def check_level_prob(transform: str, level: Optional[float], prob: float) -> Non
             raise ConfigValueError(f'{transform}: level must be a number in [0, {MAX_LEVEL}], '
                                    f'got {level!r}')
     if not 0 <= prob <= 1:
-        raise ValueError(f'{transform}: prob must be in [0, 1], got {prob!r}')
+        raise ConfigValueError(f'{transform}: prob must be in [0, 1], got {prob!r}')
 
 
 @TRANSFORMS.register_module()

@@ -88,7 +88,7 @@ class RandomShift:
         if not 0 <= shift_ratio <= 1:
             raise ConfigValueError(f'RandomShift shift_ratio must be in [0, 1], got {shift_ratio}')
         if max_shift_px < 0:
-            raise ValueError(f'RandomShift max_shift_px must be >= 0, got {max_shift_px}')
+            raise ConfigValueError(f'RandomShift max_shift_px must be >= 0, got {max_shift_px}')
         self.shift_ratio = shift_ratio
         self.max_shift_px = max_shift_px
         self.filter_thr_px = int(filter_thr_px)

@@ -49,14 +49,15 @@ class RandomCrop:
                              f'got {crop_type!r}')
         if crop_type.startswith('absolute'):
             if not all(isinstance(s, (int, np.integer)) and s > 0 for s in crop_size):
-                raise ConfigValueError(f'RandomCrop({crop_type!r}) needs positive integer pixel sizes '
-                                       f'(h, w), got crop_size={crop_size}')
+                raise ConfigValueError(
+                    f'RandomCrop({crop_type!r}) needs positive integer pixel sizes '
+                    f'(h, w), got crop_size={crop_size}')
             if crop_type == 'absolute_range' and crop_size[0] > crop_size[1]:
                 raise ValueError(f"RandomCrop('absolute_range') needs crop_size = (min, max), "
                                  f'got {crop_size}')
         elif not all(0 < s <= 1 for s in crop_size):
-            raise ValueError(f'RandomCrop({crop_type!r}) needs fractions in (0, 1], '
-                             f'got crop_size={crop_size}')
+            raise ConfigValueError(f'RandomCrop({crop_type!r}) needs fractions in (0, 1], '
+                                   f'got crop_size={crop_size}')
         self.crop_size = crop_size
         self.crop_type = crop_type
         self.allow_negative_crop = allow_negative_crop
@@ -130,7 +131,7 @@ class MinIoURandomCrop:
     def __init__(self, min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
                  min_crop_size: float = 0.3, bbox_clip_border: bool = True):
         self.min_ious = min_ious
-        self.sample_mode = (1, *min_ious, 0)
+        self.mode = (1, *min_ious, 0)  # 2.x name
         self.min_crop_size = min_crop_size
         self.bbox_clip_border = bbox_clip_border
 
@@ -172,7 +173,7 @@ class MinIoURandomCrop:
                                or [np.zeros((0, 4), np.float32)])
         h, w = img.shape[:2]
         while True:
-            mode = self.sample_mode[np.random.randint(len(self.sample_mode))]
+            mode = self.mode[np.random.randint(len(self.mode))]
             if mode == 1:
                 return results
             for _ in range(50):
@@ -233,15 +234,16 @@ class RandomCenterCropPad:
         else:
             if not (isinstance(crop_size, (list, tuple)) and crop_size[0] > 0
                     and crop_size[1] > 0):
-                raise ConfigValueError(f'RandomCenterCropPad (train mode) needs crop_size=(h, w) > 0, '
-                                       f'got {crop_size!r}')
+                raise ConfigValueError(
+                    f'RandomCenterCropPad (train mode) needs crop_size=(h, w) > 0, '
+                    f'got {crop_size!r}')
             if not isinstance(ratios, (list, tuple)):
-                raise ValueError(f'RandomCenterCropPad ratios must be a list, got {ratios!r}')
+                raise ConfigValueError(f'RandomCenterCropPad ratios must be a list, got {ratios!r}')
             if test_pad_mode is not None:
                 raise ValueError('RandomCenterCropPad: test_pad_mode must be None in train mode')
         if mean is None or std is None or to_rgb is None:
             raise ValueError('RandomCenterCropPad needs mean, std and to_rgb (the Normalize '
-                             'settings): the pad value is the mean pixel')
+                                   'settings): the pad value is the mean pixel')
         self.crop_size = crop_size
         self.ratios = ratios
         self.border = border

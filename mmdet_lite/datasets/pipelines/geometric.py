@@ -12,8 +12,9 @@ import mmcv
 import numpy as np
 
 from ...registry import TRANSFORMS
-from .auto_augment import check_level_prob, level_to_value, random_negative
+from .auto_augment import check_level_prob, check_magnitude, level_to_value, random_negative
 from .instance_fields import keep_instances, non_degenerate
+from ...core.utils.errors import ConfigValueError
 
 FillValue = Union[int, float, Tuple[float, float, float]]
 Center = Union[None, float, Tuple[float, float]]
@@ -26,17 +27,18 @@ def _img_fill(transform: str, img_fill_val: FillValue) -> Tuple[float, float, fl
     elif isinstance(img_fill_val, (tuple, list)) and len(img_fill_val) == 3:
         fill = tuple(float(v) for v in img_fill_val)
     else:
-        raise ValueError(f'{transform}: img_fill_val must be a number or 3 numbers, '
-                         f'got {img_fill_val!r}')
+        raise ConfigValueError(f'{transform}: img_fill_val must be a number or 3 numbers, '
+                               f'got {img_fill_val!r}')
     if not all(0 <= v <= 255 for v in fill):
-        raise ValueError(f'{transform}: img_fill_val must lie in [0, 255], got {img_fill_val!r}')
+        raise ConfigValueError(
+            f'{transform}: img_fill_val must lie in [0, 255], got {img_fill_val!r}')
     return fill
 
 
 def _check_direction(transform: str, direction: str) -> None:
     if direction not in _DIRECTIONS:
-        raise ValueError(f'{transform}: direction must be one of {_DIRECTIONS}, '
-                         f'got {direction!r}')
+        raise ConfigValueError(f'{transform}: direction must be one of {_DIRECTIONS}, '
+                               f'got {direction!r}')
 
 
 def _warp_bbox_corners(bboxes: np.ndarray, matrix: np.ndarray,
@@ -80,10 +82,12 @@ class Rotate:
                  img_fill_val: FillValue = 128, seg_ignore_label: int = 255, prob: float = 0.5,
                  max_rotate_angle: float = 30, random_negative_prob: float = 0.5):
         check_level_prob('Rotate', level, prob)
+        check_magnitude('Rotate', 'max_rotate_angle', max_rotate_angle)
         if isinstance(center, (int, float)):
             center = (center, center)
         elif center is not None and not (isinstance(center, (tuple, list)) and len(center) == 2):
-            raise ValueError(f'Rotate: center must be None, a number or (x, y), got {center!r}')
+            raise ConfigValueError(
+                f'Rotate: center must be None, a number or (x, y), got {center!r}')
         self.level = level
         self.scale = scale
         self.angle = level_to_value(level, max_rotate_angle)
@@ -147,9 +151,10 @@ class Shear:
                  interpolation: str = 'bilinear'):
         check_level_prob('Shear', level, prob)
         _check_direction('Shear', direction)
+        check_magnitude('Shear', 'max_shear_magnitude', max_shear_magnitude)
         if not 0 <= max_shear_magnitude <= 1:
-            raise ValueError(f'Shear: max_shear_magnitude must be in [0, 1], '
-                             f'got {max_shear_magnitude}')
+            raise ConfigValueError(f'Shear: max_shear_magnitude must be in [0, 1], '
+                                   f'got {max_shear_magnitude}')
         self.level = level
         self.magnitude = level_to_value(level, max_shear_magnitude)
         self.img_fill_val = _img_fill('Shear', img_fill_val)
@@ -220,6 +225,7 @@ class Translate:
                  min_size: float = 0):
         check_level_prob('Translate', level, prob)
         _check_direction('Translate', direction)
+        check_magnitude('Translate', 'max_translate_offset', max_translate_offset)
         self.offset = int(level_to_value(level, max_translate_offset))
         self.level = level
         self.prob = prob

@@ -15,7 +15,7 @@ from ...core.mask.structures import BitmapMasks, PolygonMasks
 from ...registry import TRANSFORMS
 from .instance_fields import (clip_bboxes, find_inside_bboxes, keep_box_candidates,
                               non_degenerate, require_boxes_only)
-from ...core.utils.errors import ConfigValueError
+from ...core.utils.errors import ConfigKeyError, ConfigValueError
 
 Box = Tuple[int, int, int, int]
 
@@ -23,9 +23,9 @@ Box = Tuple[int, int, int, int]
 def _mix_results(results: dict, transform: str, count: int) -> List[dict]:
     mixed = results.get('mix_results')
     if mixed is None:
-        raise KeyError(f"{transform} needs results['mix_results']: wrap the dataset in "
-                       "MultiImageMixDataset (type='MultiImageMixDataset', dataset=..., "
-                       'pipeline=[...]) and put the transform in its pipeline')
+        raise ConfigKeyError(f"{transform} needs results['mix_results']: wrap the dataset in "
+                             "MultiImageMixDataset (type='MultiImageMixDataset', dataset=..., "
+                             'pipeline=[...]) and put the transform in its pipeline')
     if len(mixed) != count:
         raise ValueError(f'{transform} mixes {count} extra image(s), got {len(mixed)}')
     return mixed
@@ -65,7 +65,7 @@ class Mosaic:
         if not isinstance(img_scale, tuple) or len(img_scale) != 2:
             raise ConfigValueError(f'Mosaic img_scale must be a tuple (h, w), got {img_scale!r}')
         if not 0 <= prob <= 1:
-            raise ValueError(f'Mosaic prob must be in [0, 1], got {prob}')
+            raise ConfigValueError(f'Mosaic prob must be in [0, 1], got {prob}')
         self.img_scale = img_scale
         self.center_ratio_range = center_ratio_range
         self.min_bbox_size = min_bbox_size

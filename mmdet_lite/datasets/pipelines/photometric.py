@@ -113,7 +113,7 @@ class CutOut:
                  cutout_ratio: Union[None, Tuple[float, float], List[Tuple[float, float]]] = None,
                  fill_in: Sequence[float] = (0, 0, 0)):
         if (cutout_shape is None) == (cutout_ratio is None):
-            raise ValueError('CutOut needs exactly one of cutout_shape and cutout_ratio')
+            raise ConfigValueError('CutOut needs exactly one of cutout_shape and cutout_ratio')
         if isinstance(n_holes, (tuple, list)):
             if not (len(n_holes) == 2 and 0 <= n_holes[0] < n_holes[1]):
                 raise ConfigValueError(f'CutOut n_holes must be an int or (min, max) with '
@@ -126,6 +126,10 @@ class CutOut:
         self.with_ratio = cutout_ratio is not None
         candidates = cutout_ratio if self.with_ratio else cutout_shape
         self.candidates = candidates if isinstance(candidates, list) else [candidates]
+        if not all(isinstance(c, tuple) and len(c) == 2 for c in self.candidates):
+            name = 'cutout_ratio' if self.with_ratio else 'cutout_shape'
+            raise ConfigValueError(f'CutOut {name}={candidates!r}: give a (w, h) tuple or a list '
+                                   'of them')
 
     def __call__(self, results: dict) -> dict:
         img = results['img']

@@ -63,8 +63,8 @@ class RandomAffine:
             raise ConfigValueError(f'RandomAffine max_translate_ratio must be in [0, 1], '
                                    f'got {max_translate_ratio}')
         if not 0 < scaling_ratio_range[0] <= scaling_ratio_range[1]:
-            raise ValueError(f'RandomAffine scaling_ratio_range must be (min, max) with '
-                             f'0 < min <= max, got {scaling_ratio_range}')
+            raise ConfigValueError(f'RandomAffine scaling_ratio_range must be (min, max) with '
+                                   f'0 < min <= max, got {scaling_ratio_range}')
         self.max_rotate_degree = max_rotate_degree
         self.max_translate_ratio = max_translate_ratio
         self.scaling_ratio_range = scaling_ratio_range

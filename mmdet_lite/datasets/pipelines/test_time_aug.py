@@ -25,7 +25,8 @@ class MultiScaleFlipAug:
                  flip_direction: Union[str, List[str]] = 'horizontal'):
         self.transforms = Compose(transforms)
         if (img_scale is None) == (scale_factor is None):
-            raise ConfigValueError('MultiScaleFlipAug needs exactly one of img_scale and scale_factor')
+            raise ConfigValueError(
+                'MultiScaleFlipAug needs exactly one of img_scale and scale_factor')
         if img_scale is not None:
             self.img_scale = img_scale if isinstance(img_scale, list) else [img_scale]
             if not all(isinstance(s, (tuple, list)) and len(s) == 2 for s in self.img_scale):
@@ -38,6 +39,9 @@ class MultiScaleFlipAug:
         self.flip = flip
         self.flip_direction = flip_direction if isinstance(flip_direction, list) \
             else [flip_direction]
+        if not all(isinstance(d, str) for d in self.flip_direction):
+            raise ConfigValueError(f'MultiScaleFlipAug flip_direction={flip_direction!r}: give '
+                                   "'horizontal', 'vertical', 'diagonal' or a list of them")
         if flip and not any(t.get('type') == 'RandomFlip' for t in transforms
                             if isinstance(t, dict)):
             warnings.warn('MultiScaleFlipAug(flip=True) without a RandomFlip transform: '

@@ -46,7 +46,7 @@ class Resize:
         if multiscale_mode not in ('range', 'value'):
             raise ValueError(f"multiscale_mode must be 'range' or 'value', got {multiscale_mode!r}")
         if ratio_range is not None and (self.img_scale is None or len(self.img_scale) != 1):
-            raise ValueError('Resize: ratio_range needs exactly one img_scale')
+            raise ConfigValueError('Resize: ratio_range needs exactly one img_scale')
         self.multiscale_mode = multiscale_mode
         self.ratio_range = ratio_range
         self.keep_ratio = keep_ratio
@@ -179,8 +179,8 @@ class RandomFlip:
                 raise ValueError(f'RandomFlip direction must be in {self._DIRECTIONS}, got {d!r}')
         if isinstance(flip_ratio, list):
             if len(flip_ratio) != len(directions) or not 0 <= sum(flip_ratio) <= 1:
-                raise ValueError('RandomFlip: a list flip_ratio needs one probability per '
-                                 'direction, summing to at most 1')
+                raise ConfigValueError('RandomFlip: a list flip_ratio needs one probability per '
+                                       'direction, summing to at most 1')
         elif flip_ratio is not None and not 0 <= flip_ratio <= 1:
             raise ConfigValueError(f'RandomFlip flip_ratio must be in [0, 1], got {flip_ratio}')
         self.flip_ratio = flip_ratio

@@ -14,6 +14,7 @@ from ...checkpoint import load_pretrained, pretrained_init_cfg
 from ..builder import BACKBONES
 from ..utils.freezing import batch_norms_to_eval, freeze
 from ..utils.conv_module import ConvModule
+from ..utils.pretrained import init_cfg_with_pretrained
 
 _LEAKY = dict(type='LeakyReLU', negative_slope=0.1)
 
@@ -63,11 +64,8 @@ class Darknet(BaseModule):
         if depth not in self.arch_settings:
             raise KeyError(f'invalid depth {depth!r} for Darknet; use one of '
                            f'{sorted(self.arch_settings, key=str)}')
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError('give either pretrained or init_cfg to Darknet, not both')
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
-        elif init_cfg is None:
+        init_cfg = init_cfg_with_pretrained('Darknet', pretrained, init_cfg)
+        if init_cfg is None:
             init_cfg = [dict(type='Kaiming', layer='Conv2d'),
                         dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(init_cfg=init_cfg)

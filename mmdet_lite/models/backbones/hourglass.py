@@ -83,9 +83,9 @@ class HourglassNet(BaseModule):
         if num_stacks < 1:
             raise ConfigValueError(f'HourglassNet num_stacks={num_stacks} must be at least 1')
         if len(stage_channels) != len(stage_blocks) or len(stage_channels) <= downsample_times:
-            raise ValueError(f'HourglassNet stage_channels {tuple(stage_channels)} and '
-                             f'stage_blocks {tuple(stage_blocks)} need the same length, more '
-                             f'than downsample_times={downsample_times}')
+            raise ConfigValueError(f'HourglassNet stage_channels {tuple(stage_channels)} and '
+                                   f'stage_blocks {tuple(stage_blocks)} need the same length, more '
+                                   f'than downsample_times={downsample_times}')
         norm_cfg = dict(type='BN', requires_grad=True) if norm_cfg is None else norm_cfg
         self.num_stacks = num_stacks
         cur = stage_channels[0]

@@ -16,7 +16,8 @@ from ..builder import BACKBONES
 from ..utils.freezing import batch_norms_to_eval
 from ..layers import build_conv_layer, build_norm_layer
 from .resnet import BasicBlock, Bottleneck
-from ...core.utils.errors import ConfigKeyError
+from ...core.utils.errors import ConfigKeyError, ConfigValueError
+from ..utils.pretrained import init_cfg_with_pretrained
 
 
 def _conv_norm(conv_cfg: Optional[dict], norm_cfg: dict, in_channels: int, out_channels: int,
@@ -147,11 +148,8 @@ class HRNet(BaseModule):
                  zero_init_residual: bool = False, multiscale_output: bool = True,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError('give either pretrained or init_cfg to HRNet, not both')
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
-        elif init_cfg is None:
+        init_cfg = init_cfg_with_pretrained('HRNet', pretrained, init_cfg)
+        if init_cfg is None:
             init_cfg = [dict(type='Kaiming', layer='Conv2d'),
                         dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(init_cfg=init_cfg)
@@ -161,9 +159,10 @@ class HRNet(BaseModule):
                 raise ConfigKeyError(f'HRNet extra needs stage1..stage4 dicts; stage{i} is missing')
             if not (len(stage['num_blocks']) == len(stage['num_channels'])
                     == stage['num_branches']):
-                raise ValueError(f'HRNet extra.stage{i}: num_blocks {stage["num_blocks"]} and '
-                                 f'num_channels {stage["num_channels"]} need num_branches='
-                                 f'{stage["num_branches"]} entries each')
+                raise ConfigValueError(
+                    f'HRNet extra.stage{i}: num_blocks {stage["num_blocks"]} and '
+                    f'num_channels {stage["num_channels"]} need num_branches='
+                    f'{stage["num_branches"]} entries each')
             if stage['block'] not in self.blocks_dict:
                 raise KeyError(f'HRNet extra.stage{i}.block={stage["block"]!r}; use one of '
                                f'{sorted(self.blocks_dict)}')

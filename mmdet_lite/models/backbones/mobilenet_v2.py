@@ -17,6 +17,7 @@ from ..utils.freezing import batch_norms_to_eval, freeze
 from ..utils.conv_module import ConvModule
 from ..utils.inverted_residual import InvertedResidual
 from ..utils.make_divisible import make_divisible
+from ..utils.pretrained import init_cfg_with_pretrained
 
 
 @BACKBONES.register_module()
@@ -45,11 +46,8 @@ class MobileNetV2(BaseModule):
                  norm_eval: bool = False, with_cp: bool = False,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError('give either pretrained or init_cfg to MobileNetV2, not both')
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
-        elif init_cfg is None:
+        init_cfg = init_cfg_with_pretrained('MobileNetV2', pretrained, init_cfg)
+        if init_cfg is None:
             init_cfg = [dict(type='Kaiming', layer='Conv2d'),
                         dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])]
         super().__init__(init_cfg=init_cfg)

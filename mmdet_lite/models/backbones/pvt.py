@@ -24,6 +24,7 @@ from ...checkpoint import load_checkpoint_safely, resolve_checkpoint_path, unwra
 from ..builder import BACKBONES
 from ..layers import build_norm_layer
 from ..layers.transformer import PatchEmbed, build_dropout, nchw_to_nlc, nlc_to_nchw
+from ..utils.pretrained import init_cfg_with_pretrained
 
 Size = Sequence[int]
 
@@ -233,11 +234,7 @@ class PyramidVisionTransformer(BaseModule):
                  use_conv_ffn: bool = False, act_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = None, pretrained: Optional[str] = None,
                  convert_weights: bool = True, init_cfg: Optional[dict] = None):
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError(f'give either pretrained or init_cfg to {type(self).__name__}, '
-                                 'not both')
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        init_cfg = init_cfg_with_pretrained(type(self).__name__, pretrained, init_cfg)
         super().__init__(init_cfg=init_cfg)
         per_stage = dict(num_layers=num_layers, num_heads=num_heads, patch_sizes=patch_sizes,
                          strides=strides, sr_ratios=sr_ratios)

@@ -18,6 +18,7 @@ from ..layers.norm import build_norm_layer
 from ..utils.res_layer import make_downsample
 from .resnet import Bottleneck as _Bottleneck
 from .resnet import ResNet
+from ...core.utils.errors import ConfigValueError
 
 
 class Bottle2neck(_Bottleneck):
@@ -44,7 +45,7 @@ class Bottle2neck(_Bottleneck):
                  norm_cfg: Optional[dict] = None, dcn: Optional[dict] = None,
                  plugins: Optional[List[dict]] = None):
         if scales <= 1:
-            raise ValueError(f'Res2Net needs scales > 1 (scales=1 is a ResNet), got {scales}')
+            raise ConfigValueError(f'Res2Net needs scales > 1 (scales=1 is a ResNet), got {scales}')
         if stage_type not in ('normal', 'stage'):
             raise ValueError(f"stage_type must be 'normal' or 'stage', got {stage_type!r}")
         width = int(math.floor(planes * (base_width / base_channels)))

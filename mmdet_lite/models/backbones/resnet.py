@@ -23,6 +23,7 @@ from ..layers.plugin import build_plugin_layer
 from ..layers.saconv import SAConv2d
 from ..utils.res_layer import ResLayer
 from ...core.utils.errors import ConfigNotImplementedError, ConfigValueError
+from ..utils.pretrained import init_cfg_with_pretrained
 
 
 class _ResBlock(nn.Module):
@@ -68,8 +69,9 @@ class BasicBlock(_ResBlock):
                  plugins: Optional[List[dict]] = None):
         super().__init__()
         if dcn is not None or plugins is not None:
-            raise ConfigNotImplementedError('BasicBlock (ResNet-18/34) supports neither dcn nor plugins, '
-                                            'as in mmdetection 2.x; use depth 50/101/152 for them')
+            raise ConfigNotImplementedError(
+                'BasicBlock (ResNet-18/34) supports neither dcn nor plugins, '
+                'as in mmdetection 2.x; use depth 50/101/152 for them')
         norm_cfg = dict(type='BN') if norm_cfg is None else norm_cfg
         self.norm1_name, norm1 = build_norm_layer(norm_cfg, planes, postfix=1)
         self.norm2_name, norm2 = build_norm_layer(norm_cfg, planes, postfix=2)
@@ -162,7 +164,8 @@ class Bottleneck(_ResBlock):
             positions = ('after_conv1', 'after_conv2', 'after_conv3')
             bad = [p.get('position') for p in plugins if p.get('position') not in positions]
             if bad:
-                raise ValueError(f'plugin positions {bad} are unknown; use one of {positions}')
+                raise ConfigValueError(
+                    f'plugin positions {bad} are unknown; use one of {positions}')
             for position, channels in zip(positions, (width, width, planes * self.expansion)):
                 names = self.make_block_plugins(
                     channels, [p['cfg'] for p in plugins if p['position'] == position])
@@ -174,8 +177,8 @@ class Bottleneck(_ResBlock):
         if self.dcn is None or self.dcn.get('fallback_on_stride', False):
             return self.conv_cfg
         if self.conv_cfg is not None:
-            raise ValueError(f'conv_cfg must be None when dcn is set (got conv_cfg='
-                             f'{self.conv_cfg!r}, dcn={self.dcn!r}), as in mmdetection 2.x')
+            raise ConfigValueError(f'conv_cfg must be None when dcn is set (got conv_cfg='
+                                   f'{self.conv_cfg!r}, dcn={self.dcn!r}), as in mmdetection 2.x')
         return {k: v for k, v in self.dcn.items() if k != 'fallback_on_stride'}
 
     def make_block_plugins(self, in_channels: int, plugins: List[dict]) -> List[str]:
@@ -267,18 +270,13 @@ class ResNet(BaseModule):
                  with_cp: bool = False, zero_init_residual: bool = True,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
-        if pretrained is not None:
-            if not isinstance(pretrained, str):
-                raise TypeError(f'ResNet pretrained must be a checkpoint path or URL (str) or None, '
-                                f'got {pretrained!r}')
-            if init_cfg is not None:
-                raise ConfigValueError('give either pretrained or init_cfg to ResNet, not both')
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        init_cfg = init_cfg_with_pretrained(type(self).__name__, pretrained, init_cfg)
         super().__init__(init_cfg=init_cfg)
         self._check_stage_args(num_stages, strides, dilations, out_indices, style)
         if dcn is not None and len(stage_with_dcn) != num_stages:
-            raise ValueError(f'stage_with_dcn {tuple(stage_with_dcn)} needs one flag per stage '
-                             f'(num_stages={num_stages})')
+            raise ConfigValueError(
+                f'stage_with_dcn {tuple(stage_with_dcn)} needs one flag per stage '
+                f'(num_stages={num_stages})')
         self.norm_cfg = dict(type='BN', requires_grad=True) if norm_cfg is None else dict(norm_cfg)
         self.depth = depth
         self.stem_channels = base_channels if stem_channels is None else stem_channels

@@ -21,6 +21,7 @@ from ...checkpoint import load_checkpoint_safely, resolve_checkpoint_path, unwra
 from ..builder import BACKBONES
 from ..layers import build_norm_layer
 from ..layers.transformer import FFN, PatchEmbed, PatchMerging, build_dropout
+from ..utils.pretrained import init_cfg_with_pretrained
 
 _Size = Tuple[int, int]
 
@@ -296,10 +297,7 @@ class SwinTransformer(BaseModule):
                  norm_cfg: Optional[dict] = None, with_cp: bool = False,
                  pretrained: Optional[str] = None, convert_weights: bool = False,
                  frozen_stages: int = -1, init_cfg: Optional[dict] = None):
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError('give either pretrained or init_cfg to SwinTransformer, not both')
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        init_cfg = init_cfg_with_pretrained('SwinTransformer', pretrained, init_cfg)
         super().__init__(init_cfg=init_cfg)
         if strides[0] != patch_size:
             raise ValueError(f'SwinTransformer: strides[0]={strides[0]} must equal '

@@ -169,8 +169,9 @@ class TridentResNet(ResNet):
         if depth not in (50, 101, 152):
             raise ConfigValueError(f'TridentResNet depth must be 50, 101 or 152, got {depth}')
         if kwargs.get('num_stages', 4) != 3:
-            raise ValueError('TridentResNet needs num_stages=3 (its last stage is the trident one)'
-                             f", got {kwargs.get('num_stages', 4)}")
+            raise ConfigValueError(
+                'TridentResNet needs num_stages=3 (its last stage is the trident one)'
+                f", got {kwargs.get('num_stages', 4)}")
         # make_res_layer (called by ResNet.__init__) reads these
         self.test_branch_idx = test_branch_idx
         self.num_branch = num_branch

@@ -36,6 +36,10 @@ class CenterNetTargets(NamedTuple):
     offset_target: Tensor
     wh_offset_target_weight: Tensor
 
+    def __getitem__(self, key):
+        """``targets['name']`` as well: 2.x returned these targets as a dict."""
+        return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
+
 
 @HEADS.register_module()
 class CenterNetHead(BaseDenseHead):

@@ -52,6 +52,10 @@ class CornerTargets(NamedTuple):
     topleft_centripetal_shift: Optional[Tensor] = None
     bottomright_centripetal_shift: Optional[Tensor] = None
 
+    def __getitem__(self, key):
+        """``targets['name']`` as well: 2.x returned these targets as a dict."""
+        return getattr(self, key) if isinstance(key, str) else tuple.__getitem__(self, key)
+
 
 class BiCornerPool(BaseModule):
     """Two corner pools of conv features, added, then a residual conv block.

@@ -5,8 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from mmdet_lite.registry import MODELS
-from .iou_loss import _zero_loss
-from .utils import resolve_reduction, weighted_loss
+from .utils import _zero_loss, resolve_reduction, weighted_loss
 
 
 @weighted_loss

@@ -6,7 +6,7 @@ from torch import Tensor, nn
 
 from mmdet_lite.registry import MODELS
 from .utils import resolve_reduction, weight_reduce_loss
-from ...core.utils.errors import UnsupportedValueError
+from ...core.utils.errors import ConfigValueError, UnsupportedValueError
 
 
 def dice_loss(pred: Tensor, target: Tensor, weight: Optional[Tensor] = None, eps: float = 1e-3,
@@ -34,8 +34,8 @@ def dice_loss(pred: Tensor, target: Tensor, weight: Optional[Tensor] = None, eps
         dice = 2 * a / (b + c)
     loss = 1 - dice
     if weight is not None and (weight.dim() != 1 or len(weight) != len(pred)):
-        raise ValueError(f'dice_loss: weight must be (n,) = ({len(pred)},), got '
-                         f'{tuple(weight.shape)}')
+        raise ConfigValueError(f'dice_loss: weight must be (n,) = ({len(pred)},), got '
+                               f'{tuple(weight.shape)}')
     return weight_reduce_loss(loss, weight, reduction, avg_factor)
 
 

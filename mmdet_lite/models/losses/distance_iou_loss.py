@@ -7,8 +7,7 @@ import torch
 from torch import Tensor, nn
 
 from mmdet_lite.registry import MODELS
-from .iou_loss import _prepare_weight, _zero_loss
-from .utils import resolve_reduction, weighted_loss
+from .utils import _prepare_weight, _zero_loss, resolve_reduction, weighted_loss
 
 
 def _iou_and_center_penalty(pred: Tensor, target: Tensor, eps: float) -> Tuple[Tensor, Tensor]:

@@ -7,7 +7,9 @@ from torch import Tensor, nn
 
 from mmdet_lite.core.bbox.iou_calculators import bbox_overlaps
 from mmdet_lite.registry import MODELS
-from .utils import resolve_reduction, weighted_loss
+from .bounded_iou_loss import BoundedIoULoss, bounded_iou_loss  # noqa: F401 (2.x path)
+from .distance_iou_loss import CIoULoss, DIoULoss, ciou_loss, diou_loss  # noqa: F401 (2.x path)
+from .utils import _prepare_weight, _zero_loss, resolve_reduction, weighted_loss
 
 _IOU_MODES = ('linear', 'square', 'log')
 
@@ -39,23 +41,6 @@ def giou_loss(pred: Tensor, target: Tensor, eps: float = 1e-7) -> Tensor:
         return pred.sum() * 0
     gious = bbox_overlaps(pred, target, mode='giou', is_aligned=True, eps=eps)
     return 1 - gious
-
-
-def _prepare_weight(pred: Tensor, weight: Optional[Tensor]) -> Optional[Tensor]:
-    """(n, 4) box weights -> (n,) by their mean (the loss is per box)."""
-    if weight is not None and weight.dim() > 1:
-        if weight.shape != pred.shape:
-            raise ValueError(f'IoU losses: weight {tuple(weight.shape)} must be (n,) or the '
-                             f'shape of pred {tuple(pred.shape)}')
-        weight = weight.mean(-1)
-    return weight
-
-
-def _zero_loss(pred: Tensor, weight: Tensor) -> Tensor:
-    # keeps the graph connected (for DDP) while contributing exactly 0
-    if pred.dim() == weight.dim() + 1:
-        weight = weight.unsqueeze(1)
-    return (pred * weight).sum()
 
 
 @MODELS.register_module()

@@ -22,8 +22,8 @@ def knowledge_distillation_kl_div_loss(pred: Tensor, soft_label: Tensor, T: floa
         detach_target: stop the gradient into the teacher.
     """
     if pred.size() != soft_label.size():
-        raise ValueError(f'knowledge_distillation_kl_div_loss: pred {tuple(pred.shape)} and '
-                         f'soft_label {tuple(soft_label.shape)} must have the same shape')
+        raise ConfigValueError(f'knowledge_distillation_kl_div_loss: pred {tuple(pred.shape)} and '
+                               f'soft_label {tuple(soft_label.shape)} must have the same shape')
     target = F.softmax(soft_label / T, dim=1)
     if detach_target:
         target = target.detach()

@@ -86,7 +86,8 @@ class SeesawLoss(nn.Module):
                  loss_weight: float = 1.0, return_dict: bool = True) -> None:
         super().__init__()
         if use_sigmoid:
-            raise ConfigValueError('SeesawLoss: only the softmax form exists; set use_sigmoid=False')
+            raise ConfigValueError(
+                'SeesawLoss: only the softmax form exists; set use_sigmoid=False')
         self.use_sigmoid = False
         self.p = p
         self.q = q
@@ -105,9 +106,10 @@ class SeesawLoss(nn.Module):
     def _split_cls_score(self, cls_score: Tensor) -> Tuple[Tensor, Tensor]:
         """(..., C + 2) -> class logits (..., C) and objectness logits (..., 2)."""
         if cls_score.size(-1) != self.num_classes + 2:
-            raise ValueError(f'SeesawLoss: cls_score has {cls_score.size(-1)} channels; expected '
-                             f'num_classes + 2 = {self.num_classes + 2} (set the bbox head\'s '
-                             'num_classes equal to the loss\'s)')
+            raise ConfigValueError(
+                f'SeesawLoss: cls_score has {cls_score.size(-1)} channels; expected '
+                f'num_classes + 2 = {self.num_classes + 2} (set the bbox head\'s '
+                'num_classes equal to the loss\'s)')
         return cls_score[..., :-2], cls_score[..., -2:]
 
     def get_cls_channels(self, num_classes: int) -> int:

@@ -74,3 +74,20 @@ def resolve_reduction(reduction_override: Optional[str], reduction: str) -> str:
     """Check ``reduction_override`` and return it, or the loss's own ``reduction`` when unset."""
     check_reduction_override(reduction_override)
     return reduction_override if reduction_override else reduction
+
+
+def _prepare_weight(pred: Tensor, weight: Optional[Tensor]) -> Optional[Tensor]:
+    """(n, 4) box weights -> (n,) by their mean (the loss is per box)."""
+    if weight is not None and weight.dim() > 1:
+        if weight.shape != pred.shape:
+            raise ValueError(f'IoU losses: weight {tuple(weight.shape)} must be (n,) or the '
+                             f'shape of pred {tuple(pred.shape)}')
+        weight = weight.mean(-1)
+    return weight
+
+
+def _zero_loss(pred: Tensor, weight: Tensor) -> Tensor:
+    # keeps the graph connected (for DDP) while contributing exactly 0
+    if pred.dim() == weight.dim() + 1:
+        weight = weight.unsqueeze(1)
+    return (pred * weight).sum()

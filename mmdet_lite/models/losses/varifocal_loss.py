@@ -56,9 +56,10 @@ class VarifocalLoss(nn.Module):
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         if use_sigmoid is not True:
-            raise ConfigValueError('VarifocalLoss: only the sigmoid form exists; set use_sigmoid=True')
+            raise ConfigValueError(
+                'VarifocalLoss: only the sigmoid form exists; set use_sigmoid=True')
         if alpha < 0:
-            raise ValueError(f'VarifocalLoss: alpha must be >= 0, got {alpha}')
+            raise ConfigValueError(f'VarifocalLoss: alpha must be >= 0, got {alpha}')
         self.use_sigmoid = use_sigmoid
         self.alpha = alpha
         self.gamma = gamma

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 
 from ..builder import NECKS
 from ..utils.conv_module import ConvModule
-from ...core.utils.errors import ConfigTypeError
+from ...core.utils.errors import ConfigTypeError, ConfigValueError
 
 
 @NECKS.register_module()
@@ -50,8 +50,8 @@ class ChannelMapper(BaseModule):
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         if len(inputs) != len(self.convs):
-            raise ValueError(f'ChannelMapper was built for {len(self.convs)} inputs, got '
-                             f'{len(inputs)}')
+            raise ConfigValueError(f'ChannelMapper was built for {len(self.convs)} inputs, got '
+                                   f'{len(inputs)}')
         outs = [conv(x) for conv, x in zip(self.convs, inputs)]
         for i, conv in enumerate(self.extra_convs or []):
             outs.append(conv(inputs[-1] if i == 0 else outs[-1]))

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from ..builder import NECKS
 from ..utils.conv_module import ConvModule
-from ...core.utils.errors import ConfigValueError
+from ...core.utils.errors import ConfigTypeError, ConfigValueError
 
 
 @NECKS.register_module()
@@ -30,8 +30,9 @@ class CTResNetNeck(BaseModule):
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
         super().__init__(init_cfg=init_cfg)
         if len(num_deconv_filters) != len(num_deconv_kernels):
-            raise ConfigValueError(f'CTResNetNeck: num_deconv_filters {tuple(num_deconv_filters)} and '
-                                   f'num_deconv_kernels {tuple(num_deconv_kernels)} differ in length')
+            raise ConfigValueError(
+                f'CTResNetNeck: num_deconv_filters {tuple(num_deconv_filters)} and '
+                f'num_deconv_kernels {tuple(num_deconv_kernels)} differ in length')
         self.fp16_enabled = False
         self.use_dcn = use_dcn
         self.in_channel = in_channel
@@ -66,5 +67,5 @@ class CTResNetNeck(BaseModule):
 
     def forward(self, inputs: Sequence[Tensor]) -> Tuple[Tensor]:
         if not isinstance(inputs, (list, tuple)):
-            raise TypeError('CTResNetNeck takes the list of backbone outputs')
+            raise ConfigTypeError('CTResNetNeck takes the list of backbone outputs')
         return self.deconv_layers(inputs[-1]),

@@ -64,10 +64,10 @@ class FPN(BaseModule):
         if end_level == -1 or end_level == self.num_ins - 1:
             self.backbone_end_level = self.num_ins
             if num_outs < self.num_ins - start_level:
-                raise ValueError(f'num_outs={num_outs} is smaller than the '
-                                 f'{self.num_ins - start_level} backbone levels used '
-                                 f'(in_channels={self.in_channels}, '
-                                 f'start_level={start_level}); raise num_outs or start_level')
+                raise ConfigValueError(f'num_outs={num_outs} is smaller than the '
+                                       f'{self.num_ins - start_level} backbone levels used '
+                                       f'(in_channels={self.in_channels}, '
+                                       f'start_level={start_level}); raise num_outs or start_level')
         else:
             self.backbone_end_level = end_level + 1
             if not (0 <= end_level < self.num_ins and num_outs == end_level - start_level + 1):

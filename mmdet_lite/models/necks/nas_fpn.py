@@ -47,13 +47,14 @@ class NASFPN(BaseModule):
         if end_level == -1 or end_level == self.num_ins - 1:
             self.backbone_end_level = self.num_ins
             if num_outs < self.num_ins - start_level:
-                raise ValueError(f'NASFPN num_outs={num_outs} is below the '
-                                 f'{self.num_ins - start_level} backbone levels used')
+                raise ConfigValueError(f'NASFPN num_outs={num_outs} is below the '
+                                       f'{self.num_ins - start_level} backbone levels used')
         else:
             self.backbone_end_level = end_level + 1
             if not (end_level < self.num_ins and num_outs == end_level - start_level + 1):
-                raise ValueError(f'NASFPN end_level={end_level} needs end_level < {self.num_ins} '
-                                 'and num_outs == end_level - start_level + 1')
+                raise ConfigValueError(
+                    f'NASFPN end_level={end_level} needs end_level < {self.num_ins} '
+                    'and num_outs == end_level - start_level + 1')
         if num_outs != 5:
             raise ConfigValueError(f'NASFPN builds P3-P7: num_outs must be 5, got {num_outs}')
         self.start_level = start_level

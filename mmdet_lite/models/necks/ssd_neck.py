@@ -75,8 +75,8 @@ class SSDNeck(BaseModule):
                 f'plus one entry per extra level; level_strides {list(level_strides)} and '
                 f'level_paddings {list(level_paddings)} give one value per extra level')
         if in_channels != out_channels[:len(in_channels)]:
-            raise ValueError(f'SSDNeck: out_channels {out_channels} must start with '
-                             f'in_channels {in_channels} (the inputs pass through)')
+            raise ConfigValueError(f'SSDNeck: out_channels {out_channels} must start with '
+                                   f'in_channels {in_channels} (the inputs pass through)')
         if l2_norm_scale:
             init_cfg.append(dict(type='Constant', val=l2_norm_scale,
                                  override=dict(name='l2_norm')))

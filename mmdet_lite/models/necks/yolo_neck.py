@@ -72,8 +72,8 @@ class YOLOV3Neck(BaseModule):
 
     def forward(self, feats: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         if len(feats) != self.num_scales:
-            raise ValueError(f'YOLOV3Neck was built for {self.num_scales} inputs, got '
-                             f'{len(feats)}')
+            raise ConfigValueError(f'YOLOV3Neck was built for {self.num_scales} inputs, got '
+                                   f'{len(feats)}')
         out = self.detect1(feats[-1])
         outs = [out]
         for i, x in enumerate(reversed(feats[:-1]), start=1):

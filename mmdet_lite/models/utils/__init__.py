@@ -22,11 +22,12 @@ from .res_layer import ResLayer
 from .results import (AnchorTargets, BBoxTargets, DenseCandidates, Detections,
                       ImageAnchorTargets, RoICandidates, SampledAnchorTargets)
 from .se_layer import DyReLU, SELayer
+from .sigmoid_geometric_mean import sigmoid_geometric_mean  # the function, as 2.x
 from .simplified_basic_block import SimplifiedBasicBlock
 
 __all__ = ['ConvModule', 'ResLayer', 'check_gt_bboxes', 'as_config', 'CSPLayer',
            'DarknetBottleneck', 'InvertedResidual', 'make_divisible', 'SELayer', 'DyReLU']
 __all__ += ['AnchorTargets', 'BBoxTargets', 'DenseCandidates', 'Detections',
             'ImageAnchorTargets', 'RoICandidates', 'SampledAnchorTargets']
-__all__ += ['SimplifiedBasicBlock']
+__all__ += ['SimplifiedBasicBlock', 'sigmoid_geometric_mean']
 __all__ += ['get_uncertainty', 'get_uncertain_point_coords_with_randomness']

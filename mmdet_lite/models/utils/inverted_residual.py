@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from ..layers.transformer import DropPath
 from .conv_module import ConvModule
 from .se_layer import SELayer
-from ...core.utils.errors import ConfigValueError
+from ...core.utils.errors import ConfigTypeError, ConfigValueError
 
 
 class InvertedResidual(nn.Module):
@@ -44,6 +44,9 @@ class InvertedResidual(nn.Module):
         self.with_res_shortcut = stride == 1 and in_channels == out_channels
         self.with_cp = with_cp
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
+        if se_cfg is not None and not isinstance(se_cfg, dict):
+            raise ConfigTypeError(f'InvertedResidual se_cfg must be None or a dict of SELayer '
+                                  f'arguments, got {se_cfg!r}')
         self.with_se = se_cfg is not None
         self.with_expand_conv = with_expand_conv
         layer = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg)

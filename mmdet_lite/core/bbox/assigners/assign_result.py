@@ -1,6 +1,7 @@
 """The result of assigning ground-truth boxes to priors / proposals."""
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -24,6 +25,31 @@ class AssignResult:
         self.max_overlaps = max_overlaps
         self.labels = labels
         self._extra_properties: Dict[str, Any] = {}
+
+    @classmethod
+    def random(cls, num_preds: Optional[int] = None, num_gts: Optional[int] = None,
+               p_ignore: float = 0.3, p_assigned: float = 0.7, p_use_label: float = 0.5,
+               num_classes: int = 3,
+               rng: Union[None, int, np.random.RandomState] = None) -> 'AssignResult':
+        """A random, valid assignment (2.x's test helper for corner cases such as no GT or no
+        prior): each prior is assigned with ``p_assigned`` to a random GT, else ignored with
+        ``p_ignore``, else negative; labels (or None, with ``1 - p_use_label``) in
+        ``[0, num_classes)``. ``rng``: a seed or a ``RandomState``."""
+        rng = rng if isinstance(rng, np.random.RandomState) else np.random.RandomState(rng)
+        num_gts = rng.randint(0, 8) if num_gts is None else num_gts
+        num_preds = rng.randint(0, 16) if num_preds is None else num_preds
+        draw = rng.rand(num_preds)
+        gt_inds = np.zeros(num_preds, dtype=np.int64)
+        if num_gts > 0:
+            assigned = draw < p_assigned
+            gt_inds[assigned] = rng.randint(1, num_gts + 1, size=int(assigned.sum()))
+            gt_inds[~assigned & (rng.rand(num_preds) < p_ignore)] = -1
+        max_overlaps = np.where(gt_inds > 0, rng.rand(num_preds), 0.0).astype(np.float32)
+        labels = None
+        if rng.rand() < p_use_label:
+            labels = np.where(gt_inds > 0, rng.randint(0, num_classes, size=num_preds), -1)
+            labels = torch.from_numpy(labels.astype(np.int64))
+        return cls(num_gts, torch.from_numpy(gt_inds), torch.from_numpy(max_overlaps), labels)
 
     @property
     def num_preds(self) -> int:

@@ -1,6 +1,7 @@
 """The positives and negatives a sampler picked out of the assigned priors / proposals."""
-from typing import Any, Dict
+from typing import Any, Dict, Optional, Union
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -21,6 +22,28 @@ class SamplingResult:
         pos_gt_bboxes: (P, 4) the GT box of each positive.
         pos_gt_labels: (P,) the GT label of each positive, or None if the assignment had none.
     """
+
+    @classmethod
+    def random(cls, rng: Union[None, int, np.random.RandomState] = None, num: int = 32,
+               pos_fraction: float = 0.5, **kwargs) -> 'SamplingResult':
+        """A random, valid sampling result (2.x's test helper): random xyxy boxes and GTs, a
+        :meth:`AssignResult.random` assignment (``kwargs``: ``num_preds``, ``num_gts``, ...),
+        then up to ``num * pos_fraction`` positives and the rest negatives drawn from it."""
+        rng = rng if isinstance(rng, np.random.RandomState) else np.random.RandomState(rng)
+        assign_result = AssignResult.random(rng=rng, **kwargs)
+
+        def boxes(n: int) -> Tensor:
+            xy = rng.rand(n, 2) * 100
+            xyxy = np.hstack([xy, xy + 1 + rng.rand(n, 2) * 50])
+            return torch.from_numpy(xyxy.astype(np.float32))
+
+        bboxes, gt_bboxes = boxes(assign_result.num_preds), boxes(assign_result.num_gts)
+        pos = np.flatnonzero(assign_result.gt_inds.numpy() > 0)
+        neg = np.flatnonzero(assign_result.gt_inds.numpy() == 0)
+        pos = rng.permutation(pos)[:int(num * pos_fraction)]
+        neg = rng.permutation(neg)[:num - len(pos)]
+        return cls(torch.from_numpy(np.sort(pos)), torch.from_numpy(np.sort(neg)), bboxes,
+                   gt_bboxes, assign_result, torch.zeros(len(bboxes), dtype=torch.uint8))
 
     def __init__(self, pos_inds: Tensor, neg_inds: Tensor, bboxes: Tensor, gt_bboxes: Tensor,
                  assign_result: AssignResult, gt_flags: Tensor) -> None:

@@ -56,8 +56,9 @@ class GenericRoIExtractor(BaseRoIExtractor):
                              f'{len(self.roi_layers)} featmap_strides; pass feats[:num_inputs]')
         concat_channels = sum(feat.size(1) for feat in feats)
         if self.aggregation == 'concat' and concat_channels != self.out_channels:
-            raise ValueError(f'GenericRoIExtractor concatenates {concat_channels} channels but '
-                             f'has out_channels={self.out_channels}; set out_channels to L * C')
+            raise ConfigValueError(
+                f'GenericRoIExtractor concatenates {concat_channels} channels but '
+                f'has out_channels={self.out_channels}; set out_channels to L * C')
         out_h, out_w = self.roi_layers[0].output_size
         roi_feats = feats[0].new_zeros(rois.size(0), self.out_channels, out_h, out_w)
         if roi_feats.shape[0] == 0:

@@ -12,6 +12,7 @@ from ....checkpoint import load_pretrained, pretrained_init_cfg
 from ...backbones.resnet import ResNet
 from ...builder import SHARED_HEADS
 from ...utils.res_layer import ResLayer as _ResLayer
+from ...utils.pretrained import init_cfg_with_pretrained
 
 
 @SHARED_HEADS.register_module()
@@ -34,10 +35,7 @@ class ResLayer(BaseModule):
                  with_cp: bool = False, dcn: Optional[dict] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None):
-        if pretrained is not None:
-            if init_cfg is not None:
-                raise ValueError('give either pretrained or init_cfg to ResLayer, not both')
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        init_cfg = init_cfg_with_pretrained('ResLayer', pretrained, init_cfg)
         super().__init__(init_cfg=init_cfg)
         if depth not in ResNet.arch_settings:
             raise KeyError(f'invalid depth {depth} for the ResLayer shared head; use one of '
