@@ -145,7 +145,9 @@ def test_print_config_of_an_inherited_config(tiny_shapes_checkpoint, tmp_path, c
 def test_test_tool_fuse_conv_bn_keeps_the_metrics(tiny_shapes_checkpoint, tmp_path, one_thread):
     config, checkpoint, _, _ = tiny_shapes_checkpoint
     tool = load_tool('tools/test.py')
-    plain = tool.main([config, checkpoint, '--eval', 'bbox', '--work-dir', str(tmp_path / 'a')])
+    # BN folding and channels_last are on by default; the 2.x path has both off
+    plain = tool.main([config, checkpoint, '--eval', 'bbox', '--no-fuse-conv-bn',
+                       '--no-channels-last', '--work-dir', str(tmp_path / 'a')])
     fused = tool.main([config, checkpoint, '--eval', 'bbox', '--fuse-conv-bn',
                        '--work-dir', str(tmp_path / 'b')])
     assert plain['bbox_mAP'] == pytest.approx(fused['bbox_mAP'], abs=1e-3)

@@ -119,6 +119,9 @@ class TwoStageDetector(BaseDetector):
             proposal_list = self.rpn_head.simple_test_rpn(x, img_metas)
         else:
             proposal_list = proposals
+        # torchvision's roi_align copies NHWC (channels_last) maps to NCHW on every call:
+        # convert each level once here instead (a no-op for NCHW maps).
+        x = tuple(level.contiguous() for level in x)
         return self.roi_head.simple_test(x, proposal_list, img_metas, rescale=rescale)
 
     def aug_test(self, imgs: List[Tensor], img_metas: List[List[dict]],
