@@ -22,11 +22,11 @@ from .post_processing import batched_soft_nms, nms_match, soft_nms
 from .utils import (center_of_mass, filter_scores_and_topk, flip_tensor, generate_coordinate,
                     multi_apply, reduce_mean, select_single_mlvl, unmap)
 from .mask import (BaseInstanceMasks, BitmapMasks, PolygonMasks, encode_mask_results,
-                   mask2ndarray, split_combined_polys)
+                   mask2bbox, mask2ndarray, split_combined_polys)
 from .mask import mask_target
 
 __all__ = ['BaseInstanceMasks', 'BitmapMasks', 'PolygonMasks', 'encode_mask_results', 'mask2ndarray',
-           'split_combined_polys']
+           'split_combined_polys', 'mask2bbox']
 
 # core (anchor, bbox, post_processing, utils)
 __all__ += [

@@ -58,3 +58,13 @@ def split_combined_polys(polys: Sequence, poly_lens: Sequence, polys_per_mask: S
         starts = np.concatenate([[0], bounds[:-1]])
         out.append([list(parts[s:e]) for s, e in zip(starts, bounds)])
     return out
+
+def mask2bbox(masks: torch.Tensor) -> torch.Tensor:
+    """Tight xyxy boxes (n, 4) float32 of binary masks (n, H, W); zeros for an empty mask."""
+    boxes = masks.new_zeros((masks.shape[0], 4), dtype=torch.float32)
+    cols, rows = masks.any(dim=1), masks.any(dim=2)  # (n, W), (n, H)
+    for i in range(masks.shape[0]):
+        xs, ys = torch.where(cols[i])[0], torch.where(rows[i])[0]
+        if len(xs) and len(ys):
+            boxes[i] = boxes.new_tensor([xs[0], ys[0], xs[-1] + 1, ys[-1] + 1])
+    return boxes
