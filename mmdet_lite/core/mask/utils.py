@@ -59,6 +59,7 @@ def split_combined_polys(polys: Sequence, poly_lens: Sequence, polys_per_mask: S
         out.append([list(parts[s:e]) for s, e in zip(starts, bounds)])
     return out
 
+
 def mask2bbox(masks: torch.Tensor) -> torch.Tensor:
     """Tight xyxy boxes (n, 4) float32 of binary masks (n, H, W); zeros for an empty mask."""
     boxes = masks.new_zeros((masks.shape[0], 4), dtype=torch.float32)
