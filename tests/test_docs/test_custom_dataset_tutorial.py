@@ -1,5 +1,5 @@
 """Runs docs/tutorials/custom_dataset.md on generated data: the COCO and the VOC layouts it
-describes are written (8 train / 4 val shapes images of 64 px, four classes), its ``# file:``
+describes are written (4 train / 2 val shapes images of 64 px, four classes), its ``# file:``
 configs are written, its Python check runs, and each ``shell`` command goes through the tool's
 ``main(argv)`` with ``--cfg-options`` appended only to shrink the run (ResNet-18 at 1/8 width,
 64 px images, one epoch)."""

@@ -24,7 +24,7 @@ SMALL_MASK = ['model.roi_head.mask_roi_extractor.out_channels=16',
 SIZE = '(64,64)'  # img_scale of the pipelines
 
 
-def make_my_coco(coco_root: str, num_train: int = 8, num_val: int = 4, img_size: int = 64) -> None:
+def make_my_coco(coco_root: str, num_train: int = 4, num_val: int = 2, img_size: int = 64) -> None:
     """``coco_root/{train,val}/*.png`` and ``annotations/instances_{train,val}.json`` with file
     names relative to the split's folder, as the tutorial lays them out."""
     generate_shapes(coco_root, num_train=num_train, num_val=num_val, img_size=img_size, seed=0)
