@@ -5,6 +5,7 @@ import pytest
 import torch
 
 import mmdet_lite
+from mmdet_lite.core import mask2bbox
 from mmdet_lite.core.bbox.assigners.assign_result import AssignResult
 from mmdet_lite.core.bbox.samplers.sampling_result import SamplingResult
 from mmdet_lite.datasets import ConcatDataset, get_loading_pipeline, replace_ImageToTensor
@@ -12,8 +13,10 @@ from mmdet_lite.datasets.pipelines.geometric import Rotate, Shear
 from mmdet_lite.models import losses
 from mmdet_lite.models.backbones.pvt import PyramidVisionTransformer
 from mmdet_lite.models.dense_heads.centernet_head import CenterNetTargets
+from mmdet_lite.models.layers import DropBlock
 from mmdet_lite.models.detectors.base import BaseDetector
 from mmdet_lite.models.losses.iou_loss import BoundedIoULoss, CIoULoss, DIoULoss
+from mmdet_lite.models.plugins import DropBlock as PluginDropBlock
 from mmdet_lite.models.utils import sigmoid_geometric_mean
 from mmdet_lite.models.utils.pretrained import init_cfg_with_pretrained
 
@@ -108,3 +111,11 @@ def test_random_assign_and_sampling_results_are_consistent(num_gts, num_preds):
 def test_dense_head_targets_read_by_name_as_the_2x_dict():
     targets = CenterNetTargets(*(torch.zeros(1) + i for i in range(4)))
     assert targets['wh_target'] is targets.wh_target and targets[0] is targets[0]
+
+
+def test_mask2bbox_and_plugin_paths():
+    masks = torch.zeros(2, 10, 12, dtype=torch.bool)
+    masks[0, 2:5, 3:8] = True  # rows 2-4, columns 3-7
+    assert mask2bbox(masks).tolist() == [[3, 2, 8, 5], [0, 0, 0, 0]]
+    assert mask2bbox(masks[:0]).shape == (0, 4)
+    assert PluginDropBlock is DropBlock
