@@ -114,6 +114,7 @@ class SSDAnchorGenerator(AnchorGenerator):
         self.scales_per_octave = None
         self.round_base_anchors = False
         self.strides_from_input = False
+        self.truncate_sizes = False
         self.base_anchors = self.gen_base_anchors()
 
     def _cell_centres(self) -> List[Tuple[float, float]]:
