@@ -46,7 +46,8 @@ from .benchmark import build_benchmark_models, make_benchmark_inputs, mmdet_img_
 Tensor = torch.Tensor
 
 __all__ = ['TrainBatch', 'make_train_batch', 'build_torchvision_trainer', 'mmdet2_model_dict',
-           'IterationTimes', 'mmdet_lite_iteration', 'torchvision_iteration', 'Mmdet2Worker',
+           'IterationTimes', 'mmdet_lite_iteration', 'torchvision_targets',
+           'torchvision_iteration', 'interleave', 'Mmdet2Worker',
            'run_train_benchmark', 'format_train_benchmark', 'MMDET_LITE_ONLY_KEYS']
 
 #: Config keys mmdet_lite adds to 2.x's models (see the configs under configs/torchvision/);
@@ -96,8 +97,8 @@ def make_train_batch(height: int, width: int, batch_size: int = 2, num_gts: int 
         gt_labels.append(torch.randint(0, num_classes, (num_gts,), generator=gen))
         centre = (boxes[:, :2] + boxes[:, 2:]) / 2
         half = (boxes[:, 2:] - boxes[:, :2]) / 2
-        masks = [((((xs - c[0]) / h[0]) ** 2 + ((ys - c[1]) / h[1]) ** 2) <= 1).to(torch.uint8)
-                 for c, h in zip(centre, half)]
+        masks = [((((xs + 0.5 - c[0]) / h[0]) ** 2 + ((ys + 0.5 - c[1]) / h[1]) ** 2) <= 1)
+                 .to(torch.uint8) for c, h in zip(centre, half)]
         gt_masks.append(torch.stack(masks))
     return TrainBatch(torch.cat(imgs), gt_bboxes, gt_labels, gt_masks)
 
@@ -216,20 +217,28 @@ def mmdet_lite_iteration(model: nn.Module, optimizer: torch.optim.Optimizer,
                                     list(batch.gt_labels), **kwargs), optimizer)
 
 
-def torchvision_iteration(model: nn.Module, optimizer: torch.optim.Optimizer,
-                          batch: TrainBatch, class_ids: Sequence[int]) -> IterationTimes:
-    """One timed iteration of torchvision's model: backbone, RPN and RoI heads with targets
-    (``GeneralizedRCNN.forward`` in training mode without its transform)."""
-    from torchvision.models.detection.image_list import ImageList
-    sizes = [tuple(batch.img.shape[-2:])] * batch.img.size(0)
+def torchvision_targets(batch: TrainBatch, class_ids: Sequence[int],
+                        with_mask: bool) -> List[Dict[str, Tensor]]:
+    """torchvision's per-image targets of ``batch``: the same box and mask tensors, labels
+    mapped to torchvision's (1-based) class indices by ``class_ids``."""
     lut = torch.as_tensor(list(class_ids), dtype=torch.long)
-    with_mask = getattr(model.roi_heads, 'mask_head', None) is not None
     targets = []
     for boxes, labels, masks in zip(batch.gt_bboxes, batch.gt_labels, batch.gt_masks):
         target = dict(boxes=boxes, labels=lut[labels])
         if with_mask:
             target['masks'] = masks
         targets.append(target)
+    return targets
+
+
+def torchvision_iteration(model: nn.Module, optimizer: torch.optim.Optimizer,
+                          batch: TrainBatch, class_ids: Sequence[int]) -> IterationTimes:
+    """One timed iteration of torchvision's model: backbone, RPN and RoI heads with targets
+    (``GeneralizedRCNN.forward`` in training mode without its transform)."""
+    from torchvision.models.detection.image_list import ImageList
+    sizes = [tuple(batch.img.shape[-2:])] * batch.img.size(0)
+    with_mask = getattr(model.roi_heads, 'mask_head', None) is not None
+    targets = torchvision_targets(batch, class_ids, with_mask)
 
     def losses() -> Dict[str, Tensor]:
         images = ImageList(batch.img, sizes)
@@ -239,6 +248,22 @@ def torchvision_iteration(model: nn.Module, optimizer: torch.optim.Optimizer,
         return {**rpn_losses, **roi_losses}
 
     return _timed_iteration(losses, optimizer)
+
+
+def interleave(runners: Dict[str, Callable[[int], IterationTimes]], num_iters: int,
+               warmup: int = 0, seed: int = 0) -> Dict[str, List[IterationTimes]]:
+    """Run every runner once per iteration, the order rotating by one each iteration
+    (A B C, B C A, C A B, ...); iteration ``i`` passes ``seed + i`` to all of them. Returns
+    each runner's results of the iterations after the first ``warmup``."""
+    names = list(runners)
+    times: Dict[str, List[IterationTimes]] = {name: [] for name in names}
+    for i in range(warmup + num_iters):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            result = runners[name](seed + i)
+            if i >= warmup:
+                times[name].append(result)
+    return times
 
 
 class Mmdet2Worker:
@@ -390,14 +415,8 @@ def run_train_benchmark(config: Union[str, Path, Config], checkpoint: Optional[s
         runners['mmdetection 2.28'] = worker.step
 
     names = list(runners)
-    times: Dict[str, List[IterationTimes]] = {name: [] for name in names}
     try:
-        for i in range(warmup + num_iters):
-            shift = i % len(names)
-            for name in names[shift:] + names[:shift]:
-                result = runners[name](seed + i)
-                if i >= warmup:
-                    times[name].append(result)
+        times = interleave(runners, num_iters, warmup, seed)
     finally:
         if worker is not None:
             worker.close()

@@ -1,6 +1,12 @@
-"""Run COCO evaluation (pycocotools, or faster-coco-eval with the same numbers) and format tables."""
+"""Run COCO evaluation (pycocotools, or faster-coco-eval with the same numbers) and format tables.
+
+faster-coco-eval (``pip install faster-coco-eval``, or the ``fast-eval`` extra) evaluates in
+C++ and gives pycocotools' numbers (tests/test_evaluation/test_coco_eval_backends.py); the
+default backend ``'auto'`` uses it when it is installed.
+"""
 import contextlib
 import copy
+import importlib.util
 import io
 import itertools
 from dataclasses import dataclass
@@ -16,15 +22,31 @@ COCO_METRIC_NAMES = {
     'mAP': 0, 'mAP_50': 1, 'mAP_75': 2, 'mAP_s': 3, 'mAP_m': 4, 'mAP_l': 5,
     'AR@100': 6, 'AR@300': 7, 'AR@1000': 8, 'AR_s@1000': 9, 'AR_m@1000': 10, 'AR_l@1000': 11
 }
-BACKENDS = ('pycocotools', 'faster')
+BACKENDS = ('auto', 'pycocotools', 'faster')
 
 
 @dataclass
 class CocoEvalOutput:
-    """``stats`` (12,) as COCOeval.stats; ``precision`` (T, R, K, A, M); ``summary`` its text."""
+    """``stats`` (12,) as COCOeval.stats; ``precision`` (T, R, K, A, M); ``summary`` its text;
+    ``backend`` the one that ran ('pycocotools' or 'faster')."""
     stats: np.ndarray
     precision: np.ndarray
     summary: str
+    backend: str = 'pycocotools'
+
+
+def resolve_backend(backend: str = 'auto') -> str:
+    """'faster' or 'pycocotools': ``'auto'`` is 'faster' when faster-coco-eval is installed."""
+    if backend not in BACKENDS:
+        raise ValueError(f'unknown COCO evaluation backend {backend!r}; use one of {BACKENDS}')
+    installed = importlib.util.find_spec('faster_coco_eval') is not None
+    if backend == 'auto':
+        return 'faster' if installed else 'pycocotools'
+    if backend == 'faster' and not installed:
+        raise ImportError("COCO evaluation backend 'faster' needs faster-coco-eval: "
+                          "pip install faster-coco-eval (or mmdet_lite's 'fast-eval' extra), "
+                          "or use backend='pycocotools'")
+    return backend
 
 
 def default_iou_thrs() -> np.ndarray:
@@ -34,17 +56,17 @@ def default_iou_thrs() -> np.ndarray:
 def run_coco_eval(coco_gt: COCO, predictions: List[dict], iou_type: str, cat_ids: Sequence[int],
                   img_ids: Sequence[int], max_dets: Sequence[int] = (100, 300, 1000),
                   iou_thrs: Optional[Sequence[float]] = None, use_cats: bool = True,
-                  backend: str = 'pycocotools') -> CocoEvalOutput:
+                  backend: str = 'auto') -> CocoEvalOutput:
     """Evaluate non-empty ``predictions`` (COCO result dicts) against ``coco_gt``.
 
     Args:
         iou_type: 'bbox' or 'segm'.
         max_dets: COCOeval ``maxDets``; 2.x passes ``proposal_nums``, so AP uses the last one.
         use_cats: False for class-agnostic proposal recall.
-        backend: 'pycocotools' or 'faster' (faster-coco-eval's C++ implementation).
+        backend: 'pycocotools', 'faster' (faster-coco-eval's C++ implementation) or 'auto'
+            (:func:`resolve_backend`); the output names the one that ran.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f'unknown COCO evaluation backend {backend!r}; use one of {BACKENDS}')
+    backend = resolve_backend(backend)
     if not predictions:
         raise ValueError('run_coco_eval needs at least one prediction')
     if backend == 'faster':
@@ -67,7 +89,7 @@ def run_coco_eval(coco_gt: COCO, predictions: List[dict], iou_type: str, cat_ids
         evaluator.accumulate()
     stats, summary = summarize(evaluator.eval, evaluator.params, iou_type)
     return CocoEvalOutput(stats=stats, precision=np.asarray(evaluator.eval['precision']),
-                          summary=summary)
+                          summary=summary, backend=backend)
 
 
 def _mean_valid(values: np.ndarray) -> float:

@@ -8,22 +8,51 @@ import torch
 from .structures import BaseInstanceMasks
 
 
+def encode_masks(masks: Sequence) -> List[dict]:
+    """COCO RLE of each (H, W) mask, all of one size, by one ``pycocotools.mask.encode`` call.
+
+    pycocotools reads an (H, W, n) Fortran array. Transposing whole masks into it costs more
+    than the encoding, so only each mask's non-zero extent is copied into a zeroed array; the
+    RLEs equal those of per-mask calls. Masks: bool / uint8 arrays or CPU Tensors.
+    """
+    if not len(masks):
+        return []
+    height, width = np.shape(masks[0])
+    stack = np.zeros((len(masks), width, height), dtype=np.uint8)   # (n, W, H) C order
+    for i, mask in enumerate(masks):
+        mask = np.asarray(mask)
+        if mask.shape != (height, width):
+            raise ValueError(f'encode_masks: mask {i} is {mask.shape}, the first is '
+                             f'{(height, width)}; encode masks of one image (one size) together')
+        rows = np.flatnonzero(mask.any(axis=1))
+        if not rows.size:
+            continue
+        y0, y1 = rows[0], rows[-1] + 1
+        cols = np.flatnonzero(mask[y0:y1].any(axis=0))
+        x0, x1 = cols[0], cols[-1] + 1
+        stack[i, x0:x1, y0:y1] = mask[y0:y1, x0:x1].T
+    return mask_utils.encode(stack.transpose(2, 1, 0))              # (H, W, n) Fortran order
+
+
 def encode_mask_results(mask_results: Union[Sequence, Tuple]) -> Union[List, Tuple]:
     """RLE-encode one image's ``segm_results`` (a list over classes of lists of (H, W) masks).
 
     A ``(segms, mask_scores)`` tuple (mask scoring heads) keeps its scores unchanged.
-    Returns a list over classes of lists of COCO RLE dicts.
+    Returns a list over classes of lists of COCO RLE dicts. All masks of a size are encoded by
+    one :func:`encode_masks` call.
     """
     if isinstance(mask_results, tuple):
         cls_segms, cls_mask_scores = mask_results
     else:
         cls_segms, cls_mask_scores = mask_results, None
-    encoded = []
-    for segms in cls_segms:
-        encoded.append([
-            mask_utils.encode(np.asfortranarray(np.asarray(segm, dtype=np.uint8)[:, :, None]))[0]
-            for segm in segms
-        ])
+    by_size = {}
+    for label, segms in enumerate(cls_segms):
+        for i, segm in enumerate(segms):
+            by_size.setdefault(np.shape(segm), []).append((label, i, segm))
+    encoded = [[None] * len(segms) for segms in cls_segms]
+    for items in by_size.values():
+        for (label, i, _), rle in zip(items, encode_masks([segm for _, _, segm in items])):
+            encoded[label][i] = rle
     if cls_mask_scores is not None:
         return encoded, cls_mask_scores
     return encoded

@@ -4,11 +4,12 @@ torchvision's CPU ``roi_align`` backward recomputes the bilinear weights of ever
 every channel, one element at a time; on training-sized batches it costs more than the rest of
 the RoI head. RoIAlign is linear in the features, ``out = W @ feats`` with ``W`` holding at most
 ``4 * samples`` bilinear weights per output bin, so its gradient is ``W^T @ grad_out``: one
-sparse-dense product. The forward stays ``torchvision.ops.roi_align``, so values are unchanged.
+sparse (CSR) - dense product, its result handed back channels-last without a copy. The forward stays ``torchvision.ops.roi_align``, so values are unchanged.
 
 Shapes: ``K`` RoIs, ``N`` images, ``C`` channels, ``(H, W)`` feature size, ``(PH, PW)`` output.
 """
 import math
+import warnings
 from typing import Tuple
 
 import torch
@@ -118,9 +119,29 @@ class RoIAlignSparseGrad(torch.autograd.Function):
         weights = roi_align_matrix(rois, feat_shape, output_size, spatial_scale,
                                    sampling_ratio, aligned)
         grad_bins = grad_out.permute(0, 2, 3, 1).reshape(-1, channels)     # (K*PH*PW, C)
-        grad_flat = torch.sparse.mm(weights.t().coalesce(), grad_bins.contiguous())
+        grad_flat = transposed_csr(weights) @ grad_bins.contiguous()      # (N*H*W, C)
+        # A channels-last view, not a copy: autograd accumulates it as it is.
         grad_feats = grad_flat.reshape(num_imgs, height, width, channels).permute(0, 3, 1, 2)
-        return grad_feats.contiguous(), None, None, None, None, None
+        return grad_feats, None, None, None, None, None
+
+
+def transposed_csr(weights: Tensor) -> Tensor:
+    """``weights.t()`` (COO, with repeated entries) in CSR form, entries summed by the product.
+
+    ``weights.t().coalesce()`` sorts and merges (row, column) pairs; one stable sort by the
+    new row (a feature pixel) is all a CSR product needs (repeated columns within a row are
+    summed by it).
+    """
+    rows, cols = weights._indices()
+    values = weights._values()
+    order = torch.argsort(cols, stable=True)
+    num_rows = weights.shape[1]
+    crow = torch.zeros(num_rows + 1, dtype=torch.long, device=values.device)
+    crow[1:] = torch.cumsum(torch.bincount(cols, minlength=num_rows), 0)
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', message='Sparse CSR tensor support is in beta')
+        return torch.sparse_csr_tensor(crow, rows[order], values[order],
+                                       (num_rows, weights.shape[0]), check_invariants=False)
 
 
 def roi_align_fast_backward(feats: Tensor, rois: Tensor, output_size: Tuple[int, int],
