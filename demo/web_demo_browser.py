@@ -8,14 +8,23 @@ Needs ``pip install playwright`` (the Python package only: no browser download) 
 Chromium on the machine (``apt-get install chromium``; ``--chromium`` names another binary).
 """
 import argparse
+import importlib.util
 import json
 import os.path as osp
 import re
 import urllib.parse
+from types import ModuleType
 from typing import List, NamedTuple, Optional
 
 import cv2
 import numpy as np
+
+from mmdet_lite.apis import init_detector
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # drive() says how to get it
+    sync_playwright = None
 
 DEFAULT_CHROMIUM = '/usr/bin/chromium'
 
@@ -42,8 +51,12 @@ def drive(url: str, image: str, score_thr: Optional[float] = None,
     """Open ``url`` in headless Chromium, upload ``image``, wait for the result; with
     ``score_thr``, set the slider there and wait for the redraw. ``screenshot`` saves the page
     (PNG) at the end."""
-    from playwright.sync_api import sync_playwright
-
+    if sync_playwright is None:
+        raise ImportError('demo/web_demo_browser.py needs Playwright: pip install playwright '
+                          '(the Python package only; Chromium comes from the system)')
+    if not osp.isfile(chromium):
+        raise FileNotFoundError(f'no Chromium at {chromium!r}: apt-get install chromium, or '
+                                'pass --chromium PATH')
     host = urllib.parse.urlsplit(url).netloc
     requested: List[str] = []
     timeout_ms = timeout_s * 1000
@@ -99,14 +112,18 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _web_demo() -> ModuleType:
+    """demo/web_demo.py as a module (demo/ is not a package)."""
+    path = osp.join(osp.dirname(osp.abspath(__file__)), 'web_demo.py')
+    spec = importlib.util.spec_from_file_location('web_demo', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     args = parse_args(argv)
-    here = osp.dirname(osp.abspath(__file__))
-    import importlib.util
-    spec = importlib.util.spec_from_file_location('web_demo', osp.join(here, 'web_demo.py'))
-    web_demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(web_demo)
-    from mmdet_lite.apis import init_detector
+    web_demo = _web_demo()
     model = init_detector(args.config, args.checkpoint, device='cpu')
     app = web_demo.build_app(model, title=f'mmdet_lite: {osp.basename(args.config)}')
     url = web_demo.launch(app, block=False)

@@ -114,6 +114,9 @@ def test_upload_in_a_headless_chromium(web_app, tmp_path, one_thread):
                         chromium=CHROMIUM)
     assert run.count == (want['scores'] > low).sum()
     assert len(run.record['detections']) == run.count
-    assert run.drawn_rgb.shape == mmcv.imread(image).shape
+    original_rgb = mmcv.imread(image)[..., ::-1]
+    assert run.drawn_rgb.shape == original_rgb.shape and (run.drawn_rgb != original_rgb).any()
+    assert [d['class_name'] for d in run.record['detections']] == [
+        model.CLASSES[label] for label in want['labels'][want['scores'] > low]]
     assert run.off_host_requests == [], 'the page fetched something from outside the app'
     assert osp.getsize(tmp_path / 'page.png') > 10_000
