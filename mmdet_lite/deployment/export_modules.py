@@ -163,6 +163,7 @@ class SingleStageExport(nn.Module):
         self.detector = detector
         self.post_process = DenseHeadPostProcess(detector.bbox_head)
         self.max_per_img = self.post_process.max_per_img
+        self.with_mask = False
 
     def forward(self, img: Tensor) -> Tuple[Tensor, Tensor]:
         outs = self.detector.bbox_head(self.detector.extract_feat(img))

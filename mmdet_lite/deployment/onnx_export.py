@@ -42,6 +42,11 @@ except ImportError:
 DEPLOY_EXTRA_HINT = 'pip install -e ".[deploy]"'
 # The size of the random example image when neither an image nor a shape is given.
 DEFAULT_SHAPE = (800, 1216)
+# Smallest traced (H, W) of a dynamic export: every level of a stride-128 pyramid then has at
+# least 2 cells. torch.export specialises a size that is 0 or 1 in the example (a batch of one,
+# a 1x1 level) to that value, so a dynamic graph is traced on a batch of two this large (the
+# values do not matter to the graph, only the shapes).
+MIN_DYNAMIC_TRACE_SIZE = 320
 
 
 def require_packages(*names: str) -> None:
@@ -112,7 +117,7 @@ def _opset_of(model_proto) -> int:
 def build_metadata(model: nn.Module, export_module: nn.Module, input_shape: Sequence[int],
                    dynamic: bool, opset: int) -> OnnxMetadata:
     """The :class:`OnnxMetadata` of ``model`` exported by ``export_module``."""
-    with_masks = bool(getattr(export_module, 'with_mask', False))
+    with_masks = bool(export_module.with_mask)
     if hasattr(model, 'roi_head'):
         num_classes = model.roi_head.bbox_head.num_classes
         rcnn_cfg = model.roi_head.test_cfg
@@ -135,6 +140,20 @@ def build_metadata(model: nn.Module, export_module: nn.Module, input_shape: Sequ
         input_shape=tuple(int(s) for s in input_shape), dynamic=bool(dynamic), opset=opset)
 
 
+def dynamic_trace_example(example: Tensor) -> Tensor:
+    """The input a dynamic export is traced with: ``example`` zero-padded to at least two
+    images and :data:`MIN_DYNAMIC_TRACE_SIZE` pixels, H and W different (export would
+    otherwise take equal sizes for the same symbol)."""
+    num, channels, height, width = example.shape
+    new_h = max(height, MIN_DYNAMIC_TRACE_SIZE)
+    new_w = max(width, MIN_DYNAMIC_TRACE_SIZE)
+    if new_h == new_w:
+        new_w += 32
+    traced = example.new_zeros(max(num, 2), channels, new_h, new_w)
+    traced[:num, :, :height, :width] = example
+    return traced
+
+
 def export_detector(model: nn.Module, example: Tensor, output_file: str,
                     dynamic: bool = False, opset: Optional[int] = None,
                     simplify: bool = False, optimize: bool = True) -> ExportResult:
@@ -142,7 +161,8 @@ def export_detector(model: nn.Module, example: Tensor, output_file: str,
 
     Args:
         model: the detector.
-        example: (N, 3, H, W) network input traced through the graph.
+        example: (N, 3, H, W) network input traced through the graph (a dynamic export is
+            traced on :func:`dynamic_trace_example` of it).
         output_file: the ``.onnx`` file (weights inside it, one file).
         dynamic: batch, height and width become dynamic axes (``--dynamic-export``).
         opset: ONNX opset; None is the exporter's default.
@@ -159,6 +179,7 @@ def export_detector(model: nn.Module, example: Tensor, output_file: str,
     output_names = [DETS_NAME, LABELS_NAME] + ([MASKS_NAME] if export_module.with_mask else [])
     dynamic_shapes = None
     if dynamic:
+        example = dynamic_trace_example(example)
         auto = torch.export.Dim.AUTO
         dynamic_shapes = {'img': {axis: auto for axis in DYNAMIC_AXES[INPUT_NAME]}}
     with torch.no_grad():
