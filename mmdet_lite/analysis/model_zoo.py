@@ -15,15 +15,18 @@ Two steps, so that the page can be regenerated anywhere (CI included) without 2.
 import copy
 import datetime
 import gzip
+import importlib
 import json
 import os
 import os.path as osp
+import pkgutil
 import re
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 
+from .. import models as models_package
 from ..models.builder import build_detector
 from ..registry import MODELS
 
@@ -40,8 +43,12 @@ CONFIG_SUBTREES_SKIPPED = ('init_cfg', 'train_cfg', 'test_cfg', 'pretrained')
 
 
 def registered_types() -> Dict[str, List[str]]:
-    """Every model type of ``MODELS`` that ``mmdet_lite.models`` defines, by role (sorted)."""
-    MODELS.import_from_location()
+    """Every model type of ``MODELS`` that ``mmdet_lite.models`` defines, by role (sorted).
+
+    Every module of the package is imported first, so that the answer does not depend on
+    what happened to be imported before."""
+    for info in pkgutil.walk_packages(models_package.__path__, 'mmdet_lite.models.'):
+        importlib.import_module(info.name)
     by_role: Dict[str, List[str]] = {role: [] for role in ROLES}
     by_package = {package: role for role, (_, package) in ROLES.items()}
     for name, cls in MODELS.module_dict.items():
