@@ -21,6 +21,7 @@ from ..models.dense_heads.base_dense_head import BaseDenseHead
 from ..models.dense_heads.rpn_head import RPNHead
 from ..models.detectors.single_stage import SingleStageDetector
 from ..models.detectors.two_stage import TwoStageDetector
+from ..models.roi_heads.bbox_heads.bbox_head import BBoxHead
 from ..models.roi_heads.mask_heads.fcn_mask_head import FCNMaskHead
 from ..models.roi_heads.standard_roi_head import StandardRoIHead
 from .graph_ops import (check_roi_extractor, concat_levels, flat_select, grouped_nms, image_ids, padded_outputs,
@@ -30,6 +31,7 @@ from .graph_ops import (check_roi_extractor, concat_levels, flat_select, grouped
 _DENSE_STEPS = ('get_bboxes', '_get_bboxes_single', '_bbox_post_process', '_merge_candidates',
                 '_nms_detections', 'simple_test', 'simple_test_bboxes')
 _RPN_STEPS = ('get_bboxes', '_get_bboxes_single', '_proposal_post_process')
+_BBOX_STEPS = ('get_bboxes', 'get_candidates', 'nms_detections', '_decode')
 _ROI_STEPS = ('simple_test', 'simple_test_bboxes', 'simple_test_mask', '_bbox_forward',
               '_mask_forward')
 
@@ -276,6 +278,7 @@ class TwoStageExport(nn.Module):
         if self.with_mask:
             check_roi_extractor(roi_head.mask_roi_extractor)
         bbox_head = roi_head.bbox_head
+        _require(bbox_head, BBoxHead, _BBOX_STEPS, 'bbox head')
         if not bbox_head.with_cls:
             raise NotImplementedError('a bbox head without classifier cannot be exported')
 
