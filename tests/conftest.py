@@ -157,3 +157,22 @@ def tiny_shapes_checkpoint(tmp_path_factory) -> Tuple[str, str, str, str]:
         raise RuntimeError(f'training the tiny model wrote no epoch_1.pth in {work_dir} '
                            f'(found {found})')
     return config_path, checkpoint, work_dir, data_root
+
+
+@pytest.fixture(scope='session')
+def tiny_shapes_onnx(tiny_shapes_checkpoint, tmp_path_factory) -> Tuple[str, str, str]:
+    """``(config_path, checkpoint_path, onnx_path)``: the ``tiny_shapes_checkpoint`` model
+    exported once per session with ``--dynamic-export`` (any batch and image size), for the
+    deployment tests (exporting costs tens of seconds: share it). Treat the file as read-only."""
+    import torch
+
+    from mmdet_lite.apis import init_detector
+    from mmdet_lite.deployment.onnx_export import export_detector
+
+    config_path, checkpoint, _, _ = tiny_shapes_checkpoint
+    onnx_path = str(tmp_path_factory.mktemp('tiny_shapes_onnx') / 'tiny_mask_rcnn_dynamic.onnx')
+    with single_torch_thread():
+        model = init_detector(config_path, checkpoint, device='cpu')
+        example = torch.zeros(1, 3, TINY_SHAPES_IMG_SIZE, TINY_SHAPES_IMG_SIZE)
+        export_detector(model, example, onnx_path, dynamic=True)
+    return config_path, checkpoint, onnx_path
