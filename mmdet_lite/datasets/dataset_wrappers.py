@@ -30,6 +30,7 @@ class RepeatDataset(Dataset):
         self.dataset = require_built(dataset, 'RepeatDataset')
         self.times = int(times)
         self.CLASSES = self.dataset.CLASSES
+        self.PALETTE = getattr(self.dataset, 'PALETTE', None)
         if hasattr(self.dataset, 'flag'):
             self.flag = np.tile(self.dataset.flag, self.times)
         self._ori_len = len(self.dataset)
@@ -61,6 +62,7 @@ class ConcatDataset(Dataset):
         if not self.datasets:
             raise ValueError('ConcatDataset needs at least one dataset')
         self.CLASSES = self.datasets[0].CLASSES
+        self.PALETTE = getattr(self.datasets[0], 'PALETTE', None)
         self.separate_eval = separate_eval
         self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
         if all(hasattr(d, 'flag') for d in self.datasets):

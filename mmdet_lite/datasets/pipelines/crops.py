@@ -131,7 +131,7 @@ class MinIoURandomCrop:
     def __init__(self, min_ious: Sequence[float] = (0.1, 0.3, 0.5, 0.7, 0.9),
                  min_crop_size: float = 0.3, bbox_clip_border: bool = True):
         self.min_ious = min_ious
-        self.mode = (1, *min_ious, 0)  # 2.x name
+        self.sample_mode = (1, *min_ious, 0)
         self.min_crop_size = min_crop_size
         self.bbox_clip_border = bbox_clip_border
 
@@ -173,7 +173,8 @@ class MinIoURandomCrop:
                                or [np.zeros((0, 4), np.float32)])
         h, w = img.shape[:2]
         while True:
-            mode = self.mode[np.random.randint(len(self.mode))]
+            mode = self.sample_mode[np.random.randint(len(self.sample_mode))]
+            self.mode = mode  # 2.x: the last drawn mode (1: no crop, else the min IoU)
             if mode == 1:
                 return results
             for _ in range(50):
@@ -242,7 +243,7 @@ class RandomCenterCropPad:
             if test_pad_mode is not None:
                 raise ValueError('RandomCenterCropPad: test_pad_mode must be None in train mode')
         if mean is None or std is None or to_rgb is None:
-            raise ValueError('RandomCenterCropPad needs mean, std and to_rgb (the Normalize '
+            raise ConfigValueError('RandomCenterCropPad needs mean, std and to_rgb (the Normalize '
                                    'settings): the pad value is the mean pixel')
         self.crop_size = crop_size
         self.ratios = ratios

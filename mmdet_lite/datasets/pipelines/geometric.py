@@ -83,6 +83,7 @@ class Rotate:
                  max_rotate_angle: float = 30, random_negative_prob: float = 0.5):
         check_level_prob('Rotate', level, prob)
         check_magnitude('Rotate', 'max_rotate_angle', max_rotate_angle)
+        check_magnitude('Rotate', 'scale', scale)
         if isinstance(center, (int, float)):
             center = (center, center)
         elif center is not None and not (isinstance(center, (tuple, list)) and len(center) == 2):

@@ -27,7 +27,7 @@ def _mix_results(results: dict, transform: str, count: int) -> List[dict]:
                              "MultiImageMixDataset (type='MultiImageMixDataset', dataset=..., "
                              'pipeline=[...]) and put the transform in its pipeline')
     if len(mixed) != count:
-        raise ValueError(f'{transform} mixes {count} extra image(s), got {len(mixed)}')
+        raise ConfigValueError(f'{transform} mixes {count} extra image(s), got {len(mixed)}')
     return mixed
 
 

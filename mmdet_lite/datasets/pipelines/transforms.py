@@ -44,7 +44,8 @@ class Resize:
                                        'list of them, e.g. [(1333, 800)]')
             self.img_scale = [tuple(s) for s in scales]
         if multiscale_mode not in ('range', 'value'):
-            raise ValueError(f"multiscale_mode must be 'range' or 'value', got {multiscale_mode!r}")
+            raise ConfigValueError(
+                f"multiscale_mode must be 'range' or 'value', got {multiscale_mode!r}")
         if ratio_range is not None and (self.img_scale is None or len(self.img_scale) != 1):
             raise ConfigValueError('Resize: ratio_range needs exactly one img_scale')
         self.multiscale_mode = multiscale_mode
@@ -176,7 +177,8 @@ class RandomFlip:
         directions = direction if isinstance(direction, list) else [direction]
         for d in directions:
             if d not in self._DIRECTIONS:
-                raise ValueError(f'RandomFlip direction must be in {self._DIRECTIONS}, got {d!r}')
+                raise ConfigValueError(
+                    f'RandomFlip direction must be in {self._DIRECTIONS}, got {d!r}')
         if isinstance(flip_ratio, list):
             if len(flip_ratio) != len(directions) or not 0 <= sum(flip_ratio) <= 1:
                 raise ConfigValueError('RandomFlip: a list flip_ratio needs one probability per '

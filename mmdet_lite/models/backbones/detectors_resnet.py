@@ -14,6 +14,7 @@ from ..layers.conv import build_conv_layer
 from ..utils.res_layer import make_downsample
 from .resnet import Bottleneck as _Bottleneck
 from .resnet import ResNet
+from ...core.utils.errors import ConfigValueError
 
 
 class Bottleneck(_Bottleneck):
@@ -124,8 +125,8 @@ class DetectoRS_ResNet(ResNet):
         self.output_img = output_img
         super().__init__(**kwargs)
         if len(self.stage_with_sac) < self.num_stages:
-            raise ValueError(f'stage_with_sac {self.stage_with_sac} needs one flag per stage '
-                             f'(num_stages={self.num_stages})')
+            raise ConfigValueError(f'stage_with_sac {self.stage_with_sac} needs one flag per stage '
+                                   f'(num_stages={self.num_stages})')
 
     def stage_block_kwargs(self, stage_idx: int) -> dict:
         return dict(sac=self.sac if self.stage_with_sac[stage_idx] else None,

@@ -21,6 +21,7 @@ from mmengine.model.weight_init import trunc_normal_
 from torch import Tensor, nn
 
 from ...checkpoint import load_checkpoint_safely, resolve_checkpoint_path, unwrap_state_dict
+from ...core.utils.errors import ConfigValueError
 from ..builder import BACKBONES
 from ..layers import build_norm_layer
 from ..layers.transformer import PatchEmbed, build_dropout, nchw_to_nlc, nlc_to_nchw
@@ -245,6 +246,9 @@ class PyramidVisionTransformer(BaseModule):
             raise ValueError(f'out_indices {tuple(out_indices)} must be below '
                              f'num_stages={num_stages}')
         norm_cfg = dict(type='LN', eps=1e-6) if norm_cfg is None else norm_cfg
+        if not isinstance(pretrain_img_size, int) and len(pretrain_img_size) not in (1, 2):
+            raise ConfigValueError(f'{type(self).__name__} pretrain_img_size must be an int, (s, ) '
+                                   f'or (h, w), got {pretrain_img_size!r}')
         img_size = ((pretrain_img_size, pretrain_img_size) if isinstance(pretrain_img_size, int)
                     else (pretrain_img_size[0], pretrain_img_size[-1]))
         self.convert_weights = convert_weights

@@ -189,8 +189,8 @@ class Bottleneck(_ResBlock):
             name, layer = build_plugin_layer(plugin, in_channels=in_channels,
                                              postfix=plugin.pop('postfix', ''))
             if hasattr(self, name):
-                raise ValueError(f'two plugins of a block are both named {name!r}; give them '
-                                 "different 'postfix' values in their cfg")
+                raise ConfigValueError(f'two plugins of a block are both named {name!r}; give them '
+                                       "different 'postfix' values in their cfg")
             self.add_module(name, layer)
             names.append(name)
         return names
@@ -357,8 +357,9 @@ class ResNet(BaseModule):
             plugin = dict(plugin)
             stages = plugin.pop('stages', None)
             if stages is not None and len(stages) != self.num_stages:
-                raise ValueError(f'plugin {plugin} has stages={stages}: give one flag per stage '
-                                 f'(num_stages={self.num_stages})')
+                raise ConfigValueError(
+                    f'plugin {plugin} has stages={stages}: give one flag per stage '
+                    f'(num_stages={self.num_stages})')
             if stages is None or stages[stage_idx]:
                 stage_plugins.append(plugin)
         return stage_plugins

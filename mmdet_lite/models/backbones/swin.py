@@ -22,6 +22,7 @@ from ..builder import BACKBONES
 from ..layers import build_norm_layer
 from ..layers.transformer import FFN, PatchEmbed, PatchMerging, build_dropout
 from ..utils.pretrained import init_cfg_with_pretrained
+from ...core.utils.errors import ConfigValueError
 
 _Size = Tuple[int, int]
 
@@ -300,8 +301,8 @@ class SwinTransformer(BaseModule):
         init_cfg = init_cfg_with_pretrained('SwinTransformer', pretrained, init_cfg)
         super().__init__(init_cfg=init_cfg)
         if strides[0] != patch_size:
-            raise ValueError(f'SwinTransformer: strides[0]={strides[0]} must equal '
-                             f'patch_size={patch_size} (non-overlapping patch embedding)')
+            raise ConfigValueError(f'SwinTransformer: strides[0]={strides[0]} must equal '
+                                   f'patch_size={patch_size} (non-overlapping patch embedding)')
         if not len(depths) == len(num_heads) == len(strides):
             raise ValueError(f'SwinTransformer: depths {tuple(depths)}, num_heads '
                              f'{tuple(num_heads)} and strides {tuple(strides)} need one value '

@@ -76,11 +76,11 @@ class TridentBottleneck(Bottleneck):
         trident_dilations: dilation of each branch.
         test_branch_idx: the branch run in eval mode (-1: all).
         concat_output: return the branches concatenated on the batch axis (last block).
-        Others: as ResNet's Bottleneck (``dilation`` is unused: the branches have theirs).
+        Others: as ResNet's Bottleneck (2.x's order: the three trident arguments first) (``dilation`` is unused: the branches have theirs).
     """
 
-    def __init__(self, inplanes: int, planes: int, trident_dilations: Sequence[int] = (1, 2, 3),
-                 test_branch_idx: int = 1, concat_output: bool = False, stride: int = 1,
+    def __init__(self, trident_dilations: Sequence[int], test_branch_idx: int,
+                 concat_output: bool, inplanes: int, planes: int, stride: int = 1,
                  downsample: Optional[nn.Module] = None, style: str = 'pytorch',
                  with_cp: bool = False, conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = None, dcn: Optional[dict] = None,

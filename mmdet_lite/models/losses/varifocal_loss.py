@@ -27,8 +27,8 @@ def varifocal_loss(pred: Tensor, target: Tensor, weight: Optional[Tensor] = None
         reduction, avg_factor: see :func:`weight_reduce_loss`.
     """
     if pred.size() != target.size():
-        raise ValueError(f'varifocal_loss: pred {tuple(pred.shape)} and target '
-                         f'{tuple(target.shape)} must have the same shape')
+        raise ConfigValueError(f'varifocal_loss: pred {tuple(pred.shape)} and target '
+                               f'{tuple(target.shape)} must have the same shape')
     prob = pred.sigmoid()
     target = target.type_as(pred)
     is_pos = (target > 0.0).float()

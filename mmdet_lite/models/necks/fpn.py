@@ -82,8 +82,9 @@ class FPN(BaseModule):
 
         if isinstance(add_extra_convs, str):
             if add_extra_convs not in _EXTRA_MODES:
-                raise ValueError(f'add_extra_convs={add_extra_convs!r}; use False, True or one '
-                                 f'of {_EXTRA_MODES}')
+                raise ConfigValueError(
+                    f'add_extra_convs={add_extra_convs!r}; use False, True or one '
+                    f'of {_EXTRA_MODES}')
         elif add_extra_convs:
             add_extra_convs = 'on_input'
         self.add_extra_convs = add_extra_convs

@@ -37,8 +37,8 @@ class InvertedResidual(nn.Module):
         if stride not in (1, 2):
             raise ConfigValueError(f'InvertedResidual stride must be 1 or 2, got {stride}')
         if not with_expand_conv and mid_channels != in_channels:
-            raise ValueError(f'without expand conv mid_channels ({mid_channels}) must equal '
-                             f'in_channels ({in_channels})')
+            raise ConfigValueError(f'without expand conv mid_channels ({mid_channels}) must equal '
+                                   f'in_channels ({in_channels})')
         norm_cfg = dict(type='BN') if norm_cfg is None else norm_cfg
         act_cfg = dict(type='ReLU') if act_cfg is None else act_cfg
         self.with_res_shortcut = stride == 1 and in_channels == out_channels
