@@ -23,6 +23,8 @@ from multiprocessing import Pool
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -31,6 +33,13 @@ __all__ = ['ERROR_TYPES', 'AREA_NAMES', 'error_breakdown', 'make_plot', 'make_ba
 
 ERROR_TYPES = ('C75', 'C50', 'Loc', 'Sim', 'Oth', 'BG', 'FN')
 AREA_NAMES = ('allarea', 'small', 'medium', 'large')
+def _new_axes():
+    """A figure on its own Agg canvas (pyplot's global state and backend stay untouched)."""
+    fig = Figure()
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot(1, 1, 1)
+
+
 _COLORS = np.vstack([np.ones((2, 3)), [0.31, 0.51, 0.74], [0.75, 0.31, 0.30],
                      [0.36, 0.90, 0.38], [0.50, 0.39, 0.64], [1, 0.6, 0]])
 
@@ -120,16 +129,13 @@ def make_plot(rs: np.ndarray, ps: np.ndarray, out_dir: str, class_name: str,
     """One stacked PR plot per area range, ``{iou_type}-{class_name}-{area}.png``.
 
     ``ps``: (7, R, A, 1) of one category or (7, R, K, A, 1) of all (averaged over K)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     written = []
     for i, area_name in enumerate(AREA_NAMES):
         area_ps = ps[..., i, 0]
         title = f'{iou_type}-{class_name}-{area_name}'
         aps = [p.mean() for p in area_ps]
         curves = [np.zeros(rs.shape)] + [p.mean(axis=1) if p.ndim > 1 else p for p in area_ps]
-        fig, ax = plt.subplots()
+        fig, ax = _new_axes()
         for k, name in enumerate(ERROR_TYPES):
             ax.plot(rs, curves[k + 1], color=[0, 0, 0], linewidth=0.5)
             ax.fill_between(rs, curves[k], curves[k + 1], color=_COLORS[k],
@@ -139,7 +145,6 @@ def make_plot(rs: np.ndarray, ps: np.ndarray, out_dir: str, class_name: str,
         ax.legend(loc='lower left')
         written.append(osp.join(out_dir, f'{title}.png'))
         fig.savefig(written[-1])
-        plt.close(fig)
     return written
 
 
@@ -154,10 +159,7 @@ def _label_bars(ax, rects) -> None:
 def make_bar_plot(rs: np.ndarray, ps: np.ndarray, out_dir: str, class_name: str,
                   iou_type: str) -> str:
     """AP per error stage (but FN) and area range as bars, ``... -ap bar plot.png``."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, ax = plt.subplots()
+    fig, ax = _new_axes()
     x = np.arange(len(AREA_NAMES))
     width = 0.60
     title = f'{iou_type}-{class_name}-ap bar plot'
@@ -172,7 +174,6 @@ def make_bar_plot(rs: np.ndarray, ps: np.ndarray, out_dir: str, class_name: str,
     ax.legend(loc='upper right')
     path = osp.join(out_dir, f'{title}.png')
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
@@ -188,12 +189,9 @@ def gt_area_group_numbers(evaluator: COCOeval) -> Dict[str, int]:
 
 
 def make_gt_area_group_numbers_plot(evaluator: COCOeval, out_dir: str) -> str:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     counts = gt_area_group_numbers(evaluator)
     print('number of annotations per area group:', counts)
-    fig, ax = plt.subplots()
+    fig, ax = _new_axes()
     title = 'number of annotations per area group'
     _label_bars(ax, ax.bar(np.arange(len(counts)), list(counts.values()), 0.60))
     ax.set(ylabel='Number of annotations', title=title, xticks=np.arange(len(counts)))
@@ -201,22 +199,17 @@ def make_gt_area_group_numbers_plot(evaluator: COCOeval, out_dir: str) -> str:
     fig.tight_layout()
     path = osp.join(out_dir, f'{title}.png')
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
 def make_gt_area_histogram_plot(coco_gt: COCO, out_dir: str) -> str:
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
     title = 'gt annotation areas histogram plot'
-    fig, ax = plt.subplots()
+    fig, ax = _new_axes()
     ax.hist(np.sqrt([ann['area'] for ann in coco_gt.anns.values()]), bins=100)
     ax.set(xlabel='Squareroot Area', ylabel='Number of annotations', title=title)
     fig.tight_layout()
     path = osp.join(out_dir, f'{title}.png')
     fig.savefig(path)
-    plt.close(fig)
     return path
 
 
