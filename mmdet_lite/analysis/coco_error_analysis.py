@@ -33,6 +33,8 @@ __all__ = ['ERROR_TYPES', 'AREA_NAMES', 'error_breakdown', 'make_plot', 'make_ba
 
 ERROR_TYPES = ('C75', 'C50', 'Loc', 'Sim', 'Oth', 'BG', 'FN')
 AREA_NAMES = ('allarea', 'small', 'medium', 'large')
+
+
 def _new_axes():
     """A figure on its own Agg canvas (pyplot's global state and backend stay untouched)."""
     fig = Figure()
