@@ -10,7 +10,9 @@ from mmdet_lite.core.bbox.assigners.assign_result import AssignResult
 from mmdet_lite.core.bbox.samplers.sampling_result import SamplingResult
 from mmdet_lite.datasets import ConcatDataset, get_loading_pipeline, replace_ImageToTensor
 from mmdet_lite.datasets.pipelines.geometric import Rotate, Shear
+from mmdet_lite import models
 from mmdet_lite.models import losses
+from mmdet_lite.models.backbones import ResNet
 from mmdet_lite.models.backbones.pvt import PyramidVisionTransformer
 from mmdet_lite.models.dense_heads.centernet_head import CenterNetTargets
 from mmdet_lite.models.layers import DropBlock
@@ -26,6 +28,7 @@ def test_names_at_their_2x_paths_are_the_one_definition():
     assert DIoULoss is losses.DIoULoss and CIoULoss is losses.CIoULoss
     assert callable(sigmoid_geometric_mean)  # the function, not its module
     assert mmdet_lite.digit_version('1.0.5') > mmdet_lite.digit_version('1.0.5rc0')
+    assert models.Accuracy is losses.Accuracy and models.ResNet is ResNet  # 2.x's flat namespace
 
 
 def test_parse_losses_2x_contract():
