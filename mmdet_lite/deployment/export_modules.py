@@ -8,6 +8,12 @@ clipping, minimum box size, per-level / per-class NMS and ``max_per_img``. The o
 :mod:`.onnx_contract`; boxes are clipped to the input's (H, W) (the graph has no
 ``img_shape``).
 
+What exports: single-stage detectors whose dense head keeps ``BaseDenseHead``'s test-time
+steps (RetinaNet, FCOS, ATSS, FSAF, FreeAnchor, NAS-FCOS, AutoAssign, DDOD, VFNet, YOLOF,
+SSD) and two-stage detectors with ``RPNHead`` + ``StandardRoIHead`` (``SingleRoIExtractor``
+with RoIAlign, a ``BBoxHead`` and optionally an ``FCNMaskHead``: Faster / Mask R-CNN on FPN or
+C4 backbones). Other heads override those steps and are refused with the reason.
+
 Shapes: ``N`` images, ``H, W`` input size, ``L`` levels, ``P_l`` priors of level l, ``C``
 classes, ``K`` rows per image (``max_per_img``), ``M`` the mask size.
 """
@@ -24,8 +30,9 @@ from ..models.detectors.two_stage import TwoStageDetector
 from ..models.roi_heads.bbox_heads.bbox_head import BBoxHead
 from ..models.roi_heads.mask_heads.fcn_mask_head import FCNMaskHead
 from ..models.roi_heads.standard_roi_head import StandardRoIHead
-from .graph_ops import (check_roi_extractor, concat_levels, flat_select, grouped_nms, image_ids, padded_outputs,
-                        parse_nms_cfg, roi_align_levels, scatter_rows, top_per_image)
+from .graph_ops import (check_roi_extractor, concat_levels, flat_select, grouped_nms,
+                        image_ids, padded_outputs, parse_nms_cfg, roi_align_levels,
+                        scatter_rows, top_per_image)
 
 # Post-processing steps a dense head must inherit unchanged for the generic graph to be its.
 _DENSE_STEPS = ('get_bboxes', '_get_bboxes_single', '_bbox_post_process', '_merge_candidates',
@@ -50,7 +57,7 @@ def _require(obj: object, base: type, names: Sequence[str], what: str) -> None:
         raise NotImplementedError(
             f'{what} {type(obj).__name__} overrides {changed} of {base.__name__}; its test-time '
             'post-processing differs from the one the ONNX graph reproduces, so it cannot be '
-            'exported (docs/deployment.md lists the families that export)')
+            'exported (the families that can: mmdet_lite/deployment/export_modules.py)')
 
 
 def _input_max_shape(img: Tensor) -> Tensor:

@@ -12,7 +12,7 @@ import copy
 import os
 import os.path as osp
 import time
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
