@@ -7,6 +7,7 @@ from torch.utils.data import Dataset
 
 from ..registry import DATASETS, TRANSFORMS
 from .dataset_wrappers import require_built
+from ..core.utils.errors import ConfigValueError
 
 
 @DATASETS.register_module()
@@ -30,8 +31,8 @@ class MultiImageMixDataset(Dataset):
     def __init__(self, dataset, pipeline: Sequence[dict], dynamic_scale=None,
                  skip_type_keys: Optional[Sequence[str]] = None, max_refetch: int = 15):
         if dynamic_scale is not None:
-            raise ValueError('MultiImageMixDataset: dynamic_scale was removed in mmdetection '
-                             '2.x; put a Resize transform in the pipeline instead')
+            raise ConfigValueError('MultiImageMixDataset: dynamic_scale was removed in mmdetection '
+                                   '2.x; put a Resize transform in the pipeline instead')
         self.dataset = require_built(dataset, 'MultiImageMixDataset')
         self._skip_type_keys = self._check_types(skip_type_keys)
         self.pipeline = []

@@ -226,8 +226,8 @@ class RandomCenterCropPad:
                  test_pad_add_pix: int = 0, bbox_clip_border: bool = True):
         if test_mode:
             if crop_size is not None or ratios is not None or border is not None:
-                raise ValueError('RandomCenterCropPad(test_mode=True) needs crop_size=None, '
-                                 'ratios=None and border=None')
+                raise ConfigValueError('RandomCenterCropPad(test_mode=True) needs crop_size=None, '
+                                       'ratios=None and border=None')
             if not (isinstance(test_pad_mode, (list, tuple))
                     and test_pad_mode[0] in ('logical_or', 'size_divisor')):
                 raise ValueError("RandomCenterCropPad test_pad_mode must be ('logical_or', v) or "

@@ -146,8 +146,8 @@ class Resize:
             results.pop('scale_factor', None)
             self._random_scale(results)
         elif 'scale_factor' in results:
-            raise ValueError('results carry both scale and scale_factor; set override=True '
-                             'to re-sample the scale')
+            raise ConfigValueError('results carry both scale and scale_factor; set override=True '
+                                   'to re-sample the scale')
         self._resize_img(results)
         self._resize_bboxes(results)
         self._resize_masks(results)

@@ -341,13 +341,15 @@ class ResNet(BaseModule):
         if not 1 <= num_stages <= 4:
             raise ConfigValueError(f'num_stages must be in [1, 4], got {num_stages}')
         if len(strides) != num_stages or len(dilations) != num_stages:
-            raise ValueError(f'strides {tuple(strides)} and dilations {tuple(dilations)} need '
-                             f'one value per stage (num_stages={num_stages})')
+            raise ConfigValueError(
+                f'strides {tuple(strides)} and dilations {tuple(dilations)} need '
+                f'one value per stage (num_stages={num_stages})')
         if not out_indices or max(out_indices) >= num_stages:
-            raise ValueError(f'out_indices {tuple(out_indices)} must be non-empty stage indices '
-                             f'below num_stages={num_stages}')
+            raise ConfigValueError(
+                f'out_indices {tuple(out_indices)} must be non-empty stage indices '
+                f'below num_stages={num_stages}')
         if style not in ('pytorch', 'caffe'):
-            raise ValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
+            raise ConfigValueError(f"style must be 'pytorch' or 'caffe', got {style!r}")
 
     def make_stage_plugins(self, plugins: List[dict], stage_idx: int) -> List[dict]:
         """The plugins of stage ``stage_idx``: those whose ``stages`` flags (one per stage;

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ...registry import MODELS
+from ...core.utils.errors import ConfigValueError
 
 _EPS = 1e-6
 
@@ -32,7 +33,7 @@ class DropBlock(nn.Module):
         if block_size % 2 != 1:
             raise ValueError(f'DropBlock block_size must be odd, got {block_size}')
         if not 0 < drop_prob <= 1:
-            raise ValueError(f'DropBlock drop_prob must be in (0, 1], got {drop_prob}')
+            raise ConfigValueError(f'DropBlock drop_prob must be in (0, 1], got {drop_prob}')
         if warmup_iters < 0:
             raise ValueError(f'DropBlock warmup_iters must be >= 0, got {warmup_iters}')
         self.drop_prob = drop_prob
@@ -48,8 +49,8 @@ class DropBlock(nn.Module):
         n, c, h, w = x.shape
         if h < self.block_size or w < self.block_size:
             raise ValueError(f'DropBlock(block_size={self.block_size}) got a {h}x{w} feature map; '
-                             'it needs maps at least block_size wide: use a smaller block_size '
-                             "or leave this stage out of the plugin's stages")
+                                   'it needs maps at least block_size wide: use a smaller block_size '
+                                   "or leave this stage out of the plugin's stages")
         half = self.block_size // 2
         # Block centres are drawn where a whole block fits, then grown to blocks by a max-pool.
         centres = torch.bernoulli(torch.full(
