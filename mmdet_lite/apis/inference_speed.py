@@ -13,19 +13,22 @@
   (:func:`run_inference`).
 * **reduced precision** (``precision='bf16'|'fp16'``): autocast where the hardware runs it
   natively (:func:`~mmdet_lite.core.utils.precision.resolve_precision`); otherwise fp32 runs,
-  and the log says so.
+  and the log says so. Only the networks run autocast: the ``forward`` of the detector's parts
+  (backbone, neck, dense heads, the RoI head's box / mask heads) is wrapped and gives fp32
+  outputs, so decoding, NMS and mask pasting stay fp32 and results have 2.x's dtypes.
 
 The settings live on the model as ``model.inference_settings`` (an :class:`InferenceSettings`).
 """
 import logging
 import warnings
-from typing import Any, Callable, NamedTuple, Optional
+import functools
+from typing import Any, Callable, List, NamedTuple, Optional
 
 import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from ..core.utils.precision import autocast_context, resolve_precision
+from ..core.utils.precision import resolve_precision
 from ..models.utils.fuse_conv_bn import fold_batch_norms
 
 __all__ = ['InferenceSettings', 'optimize_for_inference', 'run_inference', 'set_channels_last']
@@ -63,6 +66,56 @@ def set_channels_last(model: nn.Module, enabled: bool = True) -> int:
     return changed
 
 
+def _to_float32(out: Any) -> Any:
+    """``out`` with every reduced-precision float tensor in it (in tuples, lists, dicts and
+    NamedTuples) cast to float32."""
+    if isinstance(out, torch.Tensor):
+        return out.float() if out.is_floating_point() and out.dtype != torch.float32 else out
+    if isinstance(out, tuple) and hasattr(out, '_fields'):
+        return type(out)(*(_to_float32(v) for v in out))
+    if isinstance(out, (tuple, list)):
+        return type(out)(_to_float32(v) for v in out)
+    if isinstance(out, dict):
+        return type(out)((k, _to_float32(v)) for k, v in out.items())
+    return out
+
+
+def _autocast_parts(model: nn.Module) -> List[nn.Module]:
+    """The parts of a detector whose forward runs autocast: its children with parameters
+    (backbone, neck, dense heads) except the RoI head, whose own children are taken instead,
+    less the RoI extractors (torchvision's roi_align runs fp32 anyway); module lists are
+    expanded (cascade stages). A model without such parts is its own part."""
+    parts: List[nn.Module] = []
+
+    def add(module: nn.Module) -> None:
+        if isinstance(module, nn.ModuleList):
+            for item in module:
+                add(item)
+        elif next(module.parameters(), None) is not None:
+            parts.append(module)
+
+    for name, child in model.named_children():
+        if name == 'roi_head':
+            for sub_name, sub in child.named_children():
+                if 'roi_extractor' not in sub_name:
+                    add(sub)
+        else:
+            add(child)
+    return parts or [model]
+
+
+def _wrap_autocast(module: nn.Module, device_type: str, dtype: torch.dtype) -> None:
+    forward = module.forward
+
+    @functools.wraps(forward)
+    def autocast_forward(*args, **kwargs):
+        with torch.autocast(device_type, dtype=dtype):
+            out = forward(*args, **kwargs)
+        return _to_float32(out)
+
+    module.forward = autocast_forward
+
+
 def optimize_for_inference(model: nn.Module, fuse_conv_bn: bool = True,
                            channels_last: Optional[bool] = None, precision: str = 'fp32',
                            force_precision: bool = False) -> nn.Module:
@@ -77,7 +130,9 @@ def optimize_for_inference(model: nn.Module, fuse_conv_bn: bool = True,
         force_precision: autocast even without native hardware support (to measure accuracy).
 
     Returns:
-        ``model``, with ``model.inference_settings`` set.
+        ``model``, with ``model.inference_settings`` set. Call it once per model, and
+        ``copy.deepcopy`` a model before, not after, preparing it with a reduced precision
+        (the wrapped forwards belong to the original).
     """
     device = _model_device(model)
     dtype, note = resolve_precision(precision, device, force=force_precision)
@@ -89,19 +144,21 @@ def optimize_for_inference(model: nn.Module, fuse_conv_bn: bool = True,
         channels_last = device.type == 'cpu' or dtype is not None
     if channels_last:
         set_channels_last(model, True)
+    if dtype is not None:
+        for part in _autocast_parts(model):
+            _wrap_autocast(part, device.type, dtype)
     model.inference_settings = InferenceSettings(folded, bool(channels_last), dtype, note)
     return model
 
 
 def run_inference(model: nn.Module, fn: Callable[[], Any]) -> Any:
-    """``fn()`` (a forward pass of ``model``) under ``model``'s inference settings: no grad,
-    autocast if asked, and the NCHW fallback of channels_last."""
+    """``fn()`` (a forward pass of ``model``) without gradients, with the NCHW fallback of
+    channels_last (see the module docstring)."""
     settings: Optional[InferenceSettings] = getattr(model, 'inference_settings', None)
     if settings is None:
         with torch.no_grad():
             return fn()
-    device = _model_device(model)
-    with torch.no_grad(), autocast_context(device, settings.autocast_dtype):
+    with torch.no_grad():
         try:
             return fn()
         except RuntimeError as err:
@@ -112,5 +169,5 @@ def run_inference(model: nn.Module, fn: Callable[[], Any]) -> Any:
                   'channels_last=False to skip this retry)')
     set_channels_last(model, False)
     model.inference_settings = settings._replace(channels_last=False)
-    with torch.no_grad(), autocast_context(device, settings.autocast_dtype):
+    with torch.no_grad():
         return fn()

@@ -47,7 +47,13 @@ def test_precision_fallback_is_logged(monkeypatch, capsys):
     optimize_for_inference(model, precision='bf16')
     assert 'WARNING - inference precision: running fp32 instead of bf16' in capsys.readouterr().out
     assert model.inference_settings.autocast_dtype is None
+    conv_dtypes = []
+    model[0].register_forward_hook(lambda m, i, o: conv_dtypes.append(o.dtype))
     assert run_inference(model, lambda: model(torch.randn(1, 3, 4, 4))).dtype is torch.float32
-    # forced (accuracy studies): autocast although the CPU has no native bf16
-    optimize_for_inference(model, precision='bf16', force_precision=True)
-    assert run_inference(model, lambda: model(torch.randn(1, 3, 4, 4))).dtype is torch.bfloat16
+    # forced (accuracy studies): autocast although the CPU has no native bf16; the parts'
+    # outputs come back as float32 for the post-processing
+    forced = nn.Sequential(nn.Sequential(model[0])).eval()  # the part: the inner Sequential
+    optimize_for_inference(forced, precision='bf16', force_precision=True)
+    assert forced.inference_settings.autocast_dtype is torch.bfloat16
+    assert run_inference(forced, lambda: forced(torch.randn(1, 3, 4, 4))).dtype is torch.float32
+    assert conv_dtypes == [torch.float32, torch.bfloat16]
