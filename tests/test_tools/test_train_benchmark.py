@@ -60,7 +60,12 @@ def test_mmdet2_model_dict_drops_only_mmdet_lite_keys():
 
 
 def test_tiny_run_steps_both_models_from_the_same_weights():
-    report = run_train_benchmark(TV_CONFIG, shape=(64, 96), num_iters=1, warmup=0, num_gts=2,
+    # Few proposals and RoIs (the torchvision twin reads the same train_cfg): seconds, not minutes.
+    cfg = load_config(TV_CONFIG)
+    cfg.model.train_cfg.rpn.sampler.num = 32
+    cfg.model.train_cfg.rpn_proposal.update(nms_pre=64, max_per_img=32)
+    cfg.model.train_cfg.rcnn.sampler.num = 16
+    report = run_train_benchmark(cfg, shape=(64, 96), num_iters=1, warmup=0, num_gts=2,
                                  compare_torchvision=True, mmdet2_python=None, seed=0)
     assert [row['name'] for row in report['rows']] == ['mmdet_lite', 'torchvision']
     assert report['params_changed'] == {'mmdet_lite': True, 'torchvision': True}
