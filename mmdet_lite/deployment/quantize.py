@@ -226,9 +226,6 @@ def quantize_onnx(model_file: str, output_file: str, calib_batches: Iterable[np.
     out_dir = osp.dirname(osp.abspath(output_file))
     os.makedirs(out_dir, exist_ok=True)
     extra_options = dict(ActivationSymmetric=activation_type == 'int8')
-    if calibrate_method == 'minmax':
-        # ranges folded in after every batch: one image's activations in memory, not all
-        extra_options['CalibMaxIntermediateOutputs'] = 1
     with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
         tmp_file = osp.join(tmp, 'int8.onnx')
         quantize_static(
