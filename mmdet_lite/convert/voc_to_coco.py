@@ -15,6 +15,7 @@ from typing import Dict, List, Sequence, Union
 import numpy as np
 
 from ..core.evaluation.class_names import voc_classes
+from .images_to_coco import image_infos_to_coco
 
 __all__ = ['parse_voc_xml', 'voc_split_annotations', 'middle_format_to_coco', 'voc_year_sets']
 
@@ -85,16 +86,8 @@ def _box_item(ann_id: int, image_id: int, label: int, box: np.ndarray, crowd: bo
 def middle_format_to_coco(annotations: List[dict],
                           classes: Sequence[str] = tuple(voc_classes())) -> dict:
     """The COCO json dict of middle-format ``annotations`` (images numbered from 0)."""
-    coco: dict = dict(images=[], type='instance', annotations=[],
-                      categories=[dict(supercategory='none', id=i, name=str(name))
-                                  for i, name in enumerate(classes)])
-    seen = set()
+    coco = image_infos_to_coco(annotations, classes)
     for image_id, info in enumerate(annotations):
-        if info['filename'] in seen:
-            raise ValueError(f"image {info['filename']!r} is listed twice")
-        seen.add(info['filename'])
-        coco['images'].append(dict(id=image_id, file_name=str(info['filename']),
-                                   height=int(info['height']), width=int(info['width'])))
         ann = info['ann']
         for crowd, (boxes, labels) in ((False, (ann['bboxes'], ann['labels'])),
                                        (True, (ann['bboxes_ignore'], ann['labels_ignore']))):
