@@ -1,4 +1,5 @@
 from . import pipelines, samplers  # noqa: F401 (registers)
+from .annotation_error import AnnotationError, DuplicateIdError
 from .builder import DATASETS, PIPELINES, build_dataset
 from .cityscapes import CityscapesDataset
 from .class_balanced import ClassBalancedDataset
@@ -26,5 +27,5 @@ __all__ = [
     'MultiImageMixDataset', 'CityscapesDataset', 'DeepFashionDataset', 'WIDERFaceDataset',
     'LVISDataset', 'LVISV05Dataset', 'LVISV1Dataset', 'CocoPanopticDataset',
     'Objects365V1Dataset', 'Objects365V2Dataset', 'get_loading_pipeline',
-    'replace_ImageToTensor'
+    'replace_ImageToTensor', 'AnnotationError', 'DuplicateIdError'
 ]

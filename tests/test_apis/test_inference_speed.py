@@ -1,10 +1,13 @@
 """optimize_for_inference / run_inference: settings recorded, the precision fallback said, the
 channels_last fallback for models that .view feature maps. (Detections with the speed-ups on
 against off: tests/test_tools/test_torchvision_parity.py.)"""
+import logging
+
 import pytest
 import torch
 from torch import nn
 
+from mmdet_lite.apis import inference_speed as inference_speed_mod
 from mmdet_lite.apis.inference_speed import optimize_for_inference, run_inference
 from mmdet_lite.core.utils import precision as precision_mod
 
@@ -41,11 +44,18 @@ def test_optimize_settings_and_channels_last_fallback():
     assert model.body[0].weight.is_contiguous()
 
 
-def test_precision_fallback_is_logged(monkeypatch, capsys):
+def test_precision_fallback_is_logged(monkeypatch):
     monkeypatch.setattr(precision_mod, 'cpu_flags', lambda: frozenset({'avx512f'}))
+    # the messages themselves, not a stream: mmengine's global logger may have been created
+    # by an earlier test, bound to that test's captured stdout
+    logged = []
+    monkeypatch.setattr(inference_speed_mod, 'print_log',
+                        lambda msg, logger=None, level=logging.INFO: logged.append((level, msg)))
     model = nn.Sequential(nn.Conv2d(3, 4, 1)).eval()
     optimize_for_inference(model, precision='bf16')
-    assert 'WARNING - inference precision: running fp32 instead of bf16' in capsys.readouterr().out
+    assert any(level == logging.WARNING
+               and msg.startswith('inference precision: running fp32 instead of bf16')
+               for level, msg in logged), logged
     assert model.inference_settings.autocast_dtype is None
     conv_dtypes = []
     model[0].register_forward_hook(lambda m, i, o: conv_dtypes.append(o.dtype))
