@@ -1,5 +1,6 @@
 """Train a detector from an mmdetection 2.x config: ``python tools/train.py CONFIG [...]``."""
 import argparse
+import gc
 import os
 import os.path as osp
 import sys
@@ -85,8 +86,12 @@ def main(argv=None):
     runner = build_runner(cfg, validate=not args.no_validate)
     runner.train()
     if dist.is_available() and dist.is_initialized():
-        # without it the interpreter tears gloo's threads down at exit, which sometimes aborts a
-        # rank ('terminate called without an active exception') after a successful run
+        # The runner sits in reference cycles and its DDP wrapper holds the process group, so
+        # destroy_process_group alone left gloo's ProcessGroup to be freed at interpreter exit,
+        # which sometimes aborted a rank ('terminate called without an active exception') after a
+        # successful run. Free the runner while the interpreter is alive, then end the group.
+        del runner
+        gc.collect()
         dist.destroy_process_group()
 
 
