@@ -30,9 +30,9 @@ from ..models.detectors.two_stage import TwoStageDetector
 from ..models.roi_heads.bbox_heads.bbox_head import BBoxHead
 from ..models.roi_heads.mask_heads.fcn_mask_head import FCNMaskHead
 from ..models.roi_heads.standard_roi_head import StandardRoIHead
-from .graph_ops import (check_roi_extractor, concat_levels, flat_select, grouped_nms,
-                        image_ids, padded_outputs, parse_nms_cfg, roi_align_levels,
-                        scatter_rows, top_per_image)
+from .graph_ops import (batched_nms, check_roi_extractor, concat_levels, flat_select,
+                        grouped_nms, image_ids, padded_outputs, parse_nms_cfg,
+                        roi_align_levels, scatter_rows, top_per_image)
 
 # Post-processing steps a dense head must inherit unchanged for the generic graph to be its.
 _DENSE_STEPS = ('get_bboxes', '_get_bboxes_single', '_bbox_post_process', '_merge_candidates',
@@ -86,7 +86,7 @@ def _nms_keep(boxes: Tensor, scores: Tensor, groups: Tensor, img_ids: Tensor, nm
     limit = max_per_img
     if nms['max_num'] > 0:
         limit = min(limit, nms['max_num']) if limit > 0 else nms['max_num']
-    inds, slots = top_per_image(img_ids[keep], num_imgs, limit)
+    inds, slots = top_per_image(img_ids[keep], num_imgs, limit, max_per_img)
     kept = keep[inds]
     return (kept if valid is None else valid[kept]), slots
 
@@ -289,6 +289,41 @@ class TwoStageExport(nn.Module):
         if not bbox_head.with_cls:
             raise NotImplementedError('a bbox head without classifier cannot be exported')
 
+    def _class_nms(self, boxes: Tensor, scores: Tensor, rois_valid: Tensor,
+                   num_imgs: int) -> Tuple[Tensor, ...]:
+        """``multiclass_nms`` + ``max_per_img`` of the decoded RoIs, one NMS batch per (image,
+        class) (:func:`~.graph_ops.batched_nms`; a class keeps at most ``K`` boxes, which
+        cannot change the image's best ``K``).
+
+        Args:
+            boxes: (N * R, 1 or C, 4) decoded boxes; scores: (N * R, C); rois_valid: (N * R,).
+
+        Returns:
+            ``(img_ids, boxes, scores, labels, slots)`` of the kept detections (m,), best
+            first, with their output slots (:func:`~.graph_ops.top_per_image`).
+        """
+        num_rois, num_classes = scores.shape
+        per_img = num_rois // num_imgs
+        boxes = boxes.expand(num_rois, num_classes, 4) if boxes.shape[1] == 1 else boxes
+        batch_boxes = boxes.reshape(num_imgs, per_img, num_classes, 4).permute(0, 2, 1, 3)
+        batch_boxes = batch_boxes.reshape(num_imgs * num_classes, per_img, 4)
+        batch_scores = torch.where(rois_valid[:, None], scores, torch.full_like(scores, -1.0))
+        batch_scores = batch_scores.reshape(num_imgs, per_img, num_classes).permute(0, 2, 1)
+        batch_scores = batch_scores.reshape(num_imgs * num_classes, per_img)
+        limit = self.max_per_img
+        if self.nms['max_num'] > 0:
+            limit = min(limit, self.nms['max_num'])
+        kept = batched_nms(batch_boxes, batch_scores, self.nms['iou_threshold'],
+                           max(self.score_thr, self.nms['score_threshold']), limit)
+        det_scores = batch_scores[kept[:, 0], kept[:, 1]]
+        det_scores, order = det_scores.sort(descending=True)
+        kept = kept[order]
+        img_ids, labels = kept[:, 0] // num_classes, kept[:, 0] % num_classes
+        inds, slots = top_per_image(img_ids, num_imgs, limit, self.max_per_img)
+        kept = kept[inds]
+        return (img_ids[inds], batch_boxes[kept[:, 0], kept[:, 1]], det_scores[inds],
+                labels[inds], slots)
+
     def forward(self, img: Tensor) -> Tuple[Tensor, ...]:
         detector = self.detector
         roi_head = detector.roi_head
@@ -316,21 +351,26 @@ class TwoStageExport(nn.Module):
         else:
             max_xyxy = max_shape.flip(0).repeat(2)
             boxes = torch.minimum(rois[:, 1:].clamp(min=0), max_xyxy)[:, None]
-        cand = torch.nonzero((scores[:, :num_classes] > self.score_thr)
-                             & rois_valid[:, None])                       # (m, 2)
-        roi_inds, labels = cand[:, 0], cand[:, 1]
-        box_inds = labels if boxes.shape[1] > 1 else torch.zeros_like(labels)
-        cand_boxes = boxes[roi_inds, box_inds]
-        cand_scores = scores[roi_inds, labels]
-        img_ids = rois[roi_inds, 0].to(torch.int64)
-        kept, slots = _nms_keep(cand_boxes, cand_scores, img_ids * num_classes + labels, img_ids,
-                                self.nms, num_imgs, self.max_per_img)
-        det_boxes, det_labels = cand_boxes[kept], labels[kept]
-        dets, out_labels = padded_outputs(num_imgs, self.max_per_img, det_boxes,
-                                          cand_scores[kept], det_labels, slots)
+        if self.nms['class_agnostic'] or self.nms['offset'] != 0:
+            cand = torch.nonzero((scores[:, :num_classes] > self.score_thr)
+                                 & rois_valid[:, None])                   # (m, 2)
+            roi_inds, labels = cand[:, 0], cand[:, 1]
+            box_inds = labels if boxes.shape[1] > 1 else torch.zeros_like(labels)
+            cand_boxes = boxes[roi_inds, box_inds]
+            cand_scores = scores[roi_inds, labels]
+            img_ids = rois[roi_inds, 0].to(torch.int64)
+            kept, slots = _nms_keep(cand_boxes, cand_scores, img_ids * num_classes + labels,
+                                    img_ids, self.nms, num_imgs, self.max_per_img)
+            det_boxes, det_labels, det_scores = cand_boxes[kept], labels[kept], cand_scores[kept]
+            img_ids = img_ids[kept]
+        else:
+            img_ids, det_boxes, det_scores, det_labels, slots = self._class_nms(
+                boxes, scores[:, :num_classes], rois_valid, num_imgs)
+        dets, out_labels = padded_outputs(num_imgs, self.max_per_img, det_boxes, det_scores,
+                                          det_labels, slots)
         if not self.with_mask:
             return dets, out_labels
-        mask_rois = torch.cat([img_ids[kept, None].to(det_boxes.dtype), det_boxes], dim=1)
+        mask_rois = torch.cat([img_ids[:, None].to(det_boxes.dtype), det_boxes], dim=1)
         mask_feats = roi_align_levels(roi_head.mask_roi_extractor, x, mask_rois)
         if roi_head.with_shared_head:
             mask_feats = roi_head.shared_head(mask_feats)

@@ -32,8 +32,9 @@ except ImportError:
     onnx = None
 try:
     import onnxscript
+    from onnxscript import opset18 as onnx_op
 except ImportError:
-    onnxscript = None
+    onnxscript = onnx_op = None
 try:
     import onnxslim
 except ImportError:
@@ -47,6 +48,21 @@ DEFAULT_SHAPE = (800, 1216)
 # a 1x1 level) to that value, so a dynamic graph is traced on a batch of two this large (the
 # values do not matter to the graph, only the shapes).
 MIN_DYNAMIC_TRACE_SIZE = 320
+INT64_MAX = 2**63 - 1
+
+
+def batched_nms_to_onnx(boxes, scores, iou_threshold: float, score_threshold: float,
+                        max_per_batch: int):
+    """The ONNX of :func:`~.graph_ops.batched_nms` (the exporter's translation of
+    ``mmdet_lite::batched_nms``): one NonMaxSuppression over B batches of one class each;
+    ``[b, i]`` are columns 0 and 2 of its ``[batch, class, box]`` rows."""
+    selected = onnx_op.NonMaxSuppression(
+        boxes, onnx_op.Unsqueeze(scores, [1]),
+        onnx_op.Constant(value_int=max_per_batch if max_per_batch > 0 else INT64_MAX),
+        onnx_op.Constant(value_float=iou_threshold),
+        onnx_op.Constant(value_float=score_threshold))
+    return onnx_op.Concat(onnx_op.Slice(selected, axes=[1], starts=[0], ends=[1]),
+                          onnx_op.Slice(selected, axes=[1], starts=[2], ends=[3]), axis=1)
 
 
 def require_packages(*names: str) -> None:
@@ -186,7 +202,9 @@ def export_detector(model: nn.Module, example: Tensor, output_file: str,
         program = torch.onnx.export(
             export_module, (example, ), None, dynamo=True, input_names=[INPUT_NAME],
             output_names=output_names, opset_version=opset, dynamic_shapes=dynamic_shapes,
-            optimize=optimize, verbose=False)
+            optimize=optimize, verbose=False,
+            custom_translation_table={torch.ops.mmdet_lite.batched_nms.default:
+                                      batched_nms_to_onnx})
     model_proto = program.model_proto
     if simplify:
         model_proto = onnxslim.slim(model_proto)
