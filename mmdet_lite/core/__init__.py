@@ -20,7 +20,7 @@ from .bbox import (CombinedSampler, InstanceBalancedPosSampler, IoUBalancedNegSa
                    OHEMSampler, ScoreHLRSampler)
 from .post_processing import batched_soft_nms, nms_match, soft_nms
 from .utils import (center_of_mass, filter_scores_and_topk, flip_tensor, generate_coordinate,
-                    multi_apply, reduce_mean, select_single_mlvl, unmap)
+                    multi_apply, reduce_mean, select_single_mlvl, sorted_topk, unmap)
 from .mask import (BaseInstanceMasks, BitmapMasks, PolygonMasks, encode_mask_results,
                    mask2bbox, mask2ndarray, split_combined_polys)
 from .mask import mask_target
@@ -41,7 +41,7 @@ __all__ += [
     'roi2bbox', 'batched_nms', 'merge_aug_bboxes', 'merge_aug_masks', 'merge_aug_proposals',
     'merge_aug_scores', 'multiclass_nms', 'nms', 'center_of_mass', 'filter_scores_and_topk',
     'flip_tensor', 'generate_coordinate', 'multi_apply', 'reduce_mean', 'select_single_mlvl',
-    'unmap'
+    'sorted_topk', 'unmap'
 ]
 __all__ += ['mask_target', 'scale_factor_tensor']
 

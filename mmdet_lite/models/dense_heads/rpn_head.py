@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from mmengine.config import ConfigDict
 from torch import Tensor, nn
 
-from ...core import batched_nms
+from ...core import batched_nms, sorted_topk
 from ..builder import HEADS
 from ..utils.conv_module import ConvModule
 from .anchor_head import AnchorHead
@@ -99,9 +99,7 @@ class RPNHead(AnchorHead):
                 scores = rpn_cls_score.reshape(-1, 2).softmax(dim=1)[:, 0]
             rpn_bbox_pred = rpn_bbox_pred.permute(1, 2, 0).reshape(-1, 4)
             if 0 < nms_pre < scores.shape[0]:
-                scores, rank_inds = scores.sort(descending=True)
-                topk_inds = rank_inds[:nms_pre]
-                scores = scores[:nms_pre]
+                scores, topk_inds = sorted_topk(scores, nms_pre)
                 rpn_bbox_pred = rpn_bbox_pred[topk_inds]
                 anchors = anchors[topk_inds]
             mlvl_scores.append(scores)

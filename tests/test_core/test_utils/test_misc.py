@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from mmdet_lite.core import (filter_scores_and_topk, flip_tensor, multi_apply, reduce_mean,
-                             select_single_mlvl, unmap)
+                             select_single_mlvl, sorted_topk, unmap)
 
 
 def test_multi_apply():
@@ -38,6 +38,38 @@ def test_select_and_topk():
     assert res['x'].tolist() == [10, 11, 12]
     s, labels, keep, res = filter_scores_and_topk(scores, 0.95, 3)
     assert s.numel() == 0 and keep.numel() == 0 and res is None
+
+
+def test_sorted_topk_is_a_stable_sort_prefix():
+    gen = torch.Generator().manual_seed(0)
+    for trial in range(60):
+        n = int(torch.randint(1, 200, (), generator=gen))
+        # integer values: many ties, also at the k-th place
+        values = (torch.randint(0, 12, (n,), generator=gen).float() if trial % 2
+                  else torch.rand(n, generator=gen))
+        ref_values, ref_idxs = values.sort(descending=True, stable=True)
+        for k in (0, 1, n // 3, n - 1, n, n + 5):
+            top, idxs = sorted_topk(values, k)
+            assert torch.equal(top, ref_values[:k]) and torch.equal(idxs, ref_idxs[:k])
+    top, idxs = sorted_topk(torch.tensor([1., float('nan'), 3., float('nan')]), 3)
+    assert idxs.tolist() == [1, 3, 2] and top[2] == 3
+    with pytest.raises(ValueError, match='1-d'):
+        sorted_topk(torch.zeros(2, 2), 1)
+
+
+def test_filter_scores_and_topk_equals_threshold_then_sort():
+    gen = torch.Generator().manual_seed(1)
+    for trial in range(40):
+        rows, cols = int(torch.randint(1, 30, (), generator=gen)), 4
+        scores = torch.randint(0, 10, (rows, cols), generator=gen).float() / 10
+        thr, topk = 0.35, int(torch.randint(1, rows * cols + 3, (), generator=gen))
+        valid = scores > thr
+        ref_scores, order = scores[valid].sort(descending=True, stable=True)
+        ref_pairs = valid.nonzero()[order[:topk]]
+        s, labels, keep, res = filter_scores_and_topk(scores, thr, topk, torch.arange(rows))
+        assert torch.equal(s, ref_scores[:topk])
+        assert torch.equal(keep, ref_pairs[:, 0]) and torch.equal(labels, ref_pairs[:, 1])
+        assert torch.equal(res, keep)
 
 
 def test_reduce_mean_and_flip():
