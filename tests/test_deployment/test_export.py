@@ -20,7 +20,7 @@ from mmdet_lite.deployment.onnx_contract import (CONTRACT_VERSION, PAD_LABEL, On
                                                  metadata_from_props, read_metadata,
                                                  split_outputs)
 from mmdet_lite.deployment.onnx_export import export_detector, prepare_input
-from mmdet_lite.deployment.onnx_verify import (create_session, onnx_detections,
+from mmdet_lite.deployment.onnx_verify import (compare, create_session, onnx_detections,
                                                pytorch_detections, verify_onnx)
 from mmdet_lite.models import build_detector
 
@@ -97,6 +97,37 @@ def test_mask_rcnn_tool_export_verify_and_no_detection(tiny_shapes_checkpoint, t
     assert dets.shape == (1, 20, 5) and labels.shape == (1, 20) and masks.shape == (1, 20, 28, 28)
     assert (labels == PAD_LABEL).all() and not dets.any() and not masks.any()
     assert len(onnx_detections(session, model, empty, meta)[0].scores) == 0
+
+
+class _EagerSession:
+    """An ONNX Runtime session's ``run`` served by the export wrapper itself (no ONNX)."""
+
+    def __init__(self, module: torch.nn.Module):
+        self.module = module
+
+    def run(self, names, feeds):
+        with torch.no_grad():
+            return [out.numpy() for out in self.module(torch.from_numpy(feeds['input']))]
+
+
+@pytest.mark.parametrize('class_agnostic', [False, True])
+def test_mask_rcnn_export_wrapper_nms_paths(tiny_shapes_checkpoint, one_thread, class_agnostic):
+    """The two-stage wrapper, run eagerly on a batch of two, equals ``simple_test`` with
+    score_thr 0 (every RoI and class a candidate, K reached): class-aware NMS as one NMS batch
+    per (image, class), and class-agnostic NMS (one group per image)."""
+    config, checkpoint, _, data_root = tiny_shapes_checkpoint
+    model = init_detector(config, checkpoint, device='cpu', cfg_options={
+        'model.test_cfg.rcnn.score_thr': 0.0,
+        'model.test_cfg.rcnn.nms.class_agnostic': class_agnostic})
+    img = torch.cat([prepare_input(model, f) for f in _val_images(data_root)[:2]])
+    module = build_export_module(model)
+    meta = onnx_export.build_metadata(model, module, img.shape, False, 18)
+    parity = compare(pytorch_detections(model, img),
+                     onnx_detections(_EagerSession(module), model, img, meta))
+    assert parity.ok, str(parity)
+    # class-agnostic NMS leaves fewer than K boxes per image here
+    assert parity.num_dets == 2 * meta.max_per_img if not class_agnostic else \
+        parity.num_dets > meta.max_per_img
 
 
 def _tiny_retinanet() -> torch.nn.Module:
