@@ -60,7 +60,8 @@ class RPNHead(AnchorHead):
 
     def forward_single(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """Of one level: (N, C_in, H, W) → objectness (N, A * C, H, W), deltas (N, A * 4, H, W)."""
-        x = F.relu(self.rpn_conv(x), inplace=False)
+        # 2.x's out-of-place ReLU when training; in place at test time (one map less).
+        x = F.relu(self.rpn_conv(x), inplace=not torch.is_grad_enabled())
         return self.rpn_cls(x), self.rpn_reg(x)
 
     def loss(self, cls_scores: List[Tensor], bbox_preds: List[Tensor], gt_bboxes: List[Tensor],

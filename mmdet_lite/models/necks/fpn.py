@@ -7,6 +7,7 @@ levels past the backbone's each halving the previous one (stride-2 conv or 1x1 m
 import copy
 from typing import List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -131,7 +132,10 @@ class FPN(BaseModule):
             else:
                 up = F.interpolate(laterals[i], size=laterals[i - 1].shape[2:],
                                    **self.upsample_cfg)
-            laterals[i - 1] = laterals[i - 1] + up
+            if torch.is_grad_enabled():
+                laterals[i - 1] = laterals[i - 1] + up
+            else:  # at test time, no new full-size map (the lateral is this forward's own)
+                laterals[i - 1].add_(up)
         return laterals
 
     def _add_extra_levels(self, inputs: Sequence[Tensor], laterals: List[Tensor],

@@ -61,7 +61,7 @@ class SingleRoIExtractor(BaseRoIExtractor):
             inds = torch.nonzero(target_lvls == level, as_tuple=False).squeeze(1)
             if inds.numel() > 0:
                 roi_feats[inds] = self.roi_layers[level](feats[level], rois[inds])
-            else:
+            elif torch.is_grad_enabled():
                 # Keep every level in the autograd graph so that DDP sees all its inputs used.
                 roi_feats = roi_feats + feats[level].sum() * 0.
         return roi_feats
