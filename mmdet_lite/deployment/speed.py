@@ -79,13 +79,30 @@ def speed_rows(times: Mapping[str, Sequence[float]]) -> List[SpeedRow]:
             for name, t in times.items()]
 
 
-def speed_table(rows: Sequence[SpeedRow], reference: Optional[str] = None) -> str:
-    """A markdown table (ms per image; each engine's median relative to ``reference``'s)."""
+def paired_ratios(times: Mapping[str, Sequence[float]], reference: str) -> Dict[str, float]:
+    """Each engine's median over images of its time over ``reference``'s time on the same
+    image. The engines ran an image one right after another, so a load change between images
+    (other jobs on the machine) cancels out of these ratios, not out of the medians' ratio."""
+    ref = np.asarray(times[reference])
+    return {name: float(np.median(np.asarray(t) / ref)) for name, t in times.items()}
+
+
+def speed_table(rows: Sequence[SpeedRow], reference: Optional[str] = None,
+                paired: Optional[Mapping[str, float]] = None) -> str:
+    """A markdown table (ms per image; each engine's median relative to ``reference``'s and,
+    when given, its :func:`paired_ratios`)."""
     ref = next((row for row in rows if row.name == reference), None)
-    lines = ['| engine | median ms | min ms | max ms | images | vs ' + (reference or '-') + ' |',
-             '| --- | ---: | ---: | ---: | ---: | ---: |']
+    header = '| engine | median ms | min ms | max ms | images | vs ' + (reference or '-') + ' |'
+    rule = '| --- | ---: | ---: | ---: | ---: | ---: |'
+    if paired is not None:
+        header += ' per-image ratio (median) |'
+        rule += ' ---: |'
+    lines = [header, rule]
     for row in rows:
         ratio = f'{row.median / ref.median:.2f}x' if ref is not None else '-'
-        lines.append(f'| {row.name} | {row.median * 1e3:.0f} | {row.min * 1e3:.0f} | '
-                     f'{row.max * 1e3:.0f} | {row.count} | {ratio} |')
+        line = (f'| {row.name} | {row.median * 1e3:.0f} | {row.min * 1e3:.0f} | '
+                f'{row.max * 1e3:.0f} | {row.count} | {ratio} |')
+        if paired is not None:
+            line += f' {paired[row.name]:.2f}x |'
+        lines.append(line)
     return '\n'.join(lines)

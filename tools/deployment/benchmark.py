@@ -6,18 +6,21 @@
 
 Every image runs through every engine before the next one (mmdet_lite.deployment.speed), so
 the ratios hold on a machine whose load varies; the table gives median/min/max ms per image
-(test pipeline + network + post-processing) and each engine's median over PyTorch's.
+(test pipeline + network + post-processing), each engine's median over PyTorch's and the median
+over images of its time over PyTorch's on the same image (robust to a load that changes between
+images).
 """
 import argparse
 import glob
+import os
 import os.path as osp
 
 import torch
 
 from mmdet_lite.apis import init_detector
 from mmdet_lite.deployment.backends import build_backend_detector
-from mmdet_lite.deployment.speed import (interleaved_times, speed_rows, speed_table,
-                                         synthetic_images)
+from mmdet_lite.deployment.speed import (interleaved_times, paired_ratios, speed_rows,
+                                         speed_table, synthetic_images)
 
 ENGINES = ('pytorch', 'ort', 'ort-int8', 'openvino', 'openvino-int8')
 LABELS = {'pytorch': 'PyTorch eager (mmdet_lite)', 'ort': 'ONNX Runtime fp32',
@@ -70,11 +73,16 @@ def main(argv=None):
             graph = args.int8 if engine.endswith('int8') else args.onnx
             model = build_backend_detector(args.config, graph, backend, num_threads=threads)
         detectors[LABELS[engine]] = model
+    load_before = os.getloadavg()[0]
     times = interleaved_times(detectors, images)
-    table = speed_table(speed_rows(times), reference=LABELS['pytorch']
-                        if 'pytorch' in args.engines else None)
-    print(f'{len(images)} images, {threads} threads, torch {torch.__version__}')
+    reference = LABELS['pytorch'] if 'pytorch' in args.engines else None
+    table = speed_table(speed_rows(times), reference,
+                        paired_ratios(times, reference) if reference else None)
+    print(f'{len(images)} images, {threads} threads, torch {torch.__version__}, load average '
+          f'{load_before:.1f} before and {os.getloadavg()[0]:.1f} after the timed runs')
     print(table)
+    for name, seconds in times.items():
+        print(f'{name} ms per image: {[round(t * 1e3) for t in seconds]}')
     if args.out:
         with open(args.out, 'w') as f:
             f.write(table + '\n')
