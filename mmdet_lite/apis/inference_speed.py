@@ -11,6 +11,11 @@
   whose code reshapes a feature map with ``.view`` (which NHWC strides forbid) is switched back
   to NCHW the first time that happens, with a warning, and the batch is rerun
   (:func:`run_inference`).
+* **ReLU fused into the convs** (``fuse_relu=None`` = on with channels_last on the CPU): the
+  ReLU after a (BN-folded) conv of a ``ConvModule`` and the add + ReLU that end a ResNet block
+  run as oneDNN post-ops of the conv (:func:`~mmdet_lite.models.utils.fuse_conv_relu.
+  fuse_conv_relu`): same numbers, fewer passes over the feature maps; ``state_dict()`` is
+  unchanged and anything but a float32 NHWC CPU forward without autograd runs as before.
 * **reduced precision** (``precision='bf16'|'fp16'``): autocast where the hardware runs it
   natively (:func:`~mmdet_lite.core.utils.precision.resolve_precision`); otherwise fp32 runs,
   and the log says so. Only the networks run autocast: the ``forward`` of the detector's parts
@@ -30,6 +35,7 @@ from torch import nn
 
 from ..core.utils.precision import resolve_precision
 from ..models.utils.fuse_conv_bn import fold_batch_norms
+from ..models.utils.fuse_conv_relu import fuse_conv_relu
 
 __all__ = ['InferenceSettings', 'optimize_for_inference', 'run_inference', 'set_channels_last']
 
@@ -40,6 +46,7 @@ class InferenceSettings(NamedTuple):
     """What :func:`optimize_for_inference` did to a model."""
     folded_pairs: int
     channels_last: bool
+    relu_fused: int
     autocast_dtype: Optional[torch.dtype]
     precision_note: str
 
@@ -118,7 +125,8 @@ def _wrap_autocast(module: nn.Module, device_type: str, dtype: torch.dtype) -> N
 
 def optimize_for_inference(model: nn.Module, fuse_conv_bn: bool = True,
                            channels_last: Optional[bool] = None, precision: str = 'fp32',
-                           force_precision: bool = False) -> nn.Module:
+                           force_precision: bool = False,
+                           fuse_relu: Optional[bool] = None) -> nn.Module:
     """Prepare ``model`` (in eval mode, on its device) for fast inference, in place.
 
     Args:
@@ -128,6 +136,8 @@ def optimize_for_inference(model: nn.Module, fuse_conv_bn: bool = True,
             pays off with fp16/bf16 tensor cores, so it is on there only with ``precision``).
         precision: ``'fp32'``, ``'bf16'`` or ``'fp16'``.
         force_precision: autocast even without native hardware support (to measure accuracy).
+        fuse_relu: run ReLUs (and ResNet blocks' residual adds) inside the convs; None = on
+            when channels_last is on and the model is on the CPU.
 
     Returns:
         ``model``, with ``model.inference_settings`` set. Call it once per model, and
@@ -144,10 +154,14 @@ def optimize_for_inference(model: nn.Module, fuse_conv_bn: bool = True,
         channels_last = device.type == 'cpu' or dtype is not None
     if channels_last:
         set_channels_last(model, True)
+    if fuse_relu is None:
+        fuse_relu = bool(channels_last) and device.type == 'cpu'
+    relu_fused = fuse_conv_relu(model) if fuse_relu else 0
     if dtype is not None:
         for part in _autocast_parts(model):
             _wrap_autocast(part, device.type, dtype)
-    model.inference_settings = InferenceSettings(folded, bool(channels_last), dtype, note)
+    model.inference_settings = InferenceSettings(folded, bool(channels_last), relu_fused, dtype,
+                                                 note)
     return model
 
 
