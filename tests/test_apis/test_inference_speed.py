@@ -10,6 +10,7 @@ from torch import nn
 from mmdet_lite.apis import inference_speed as inference_speed_mod
 from mmdet_lite.apis.inference_speed import optimize_for_inference, run_inference
 from mmdet_lite.core.utils import precision as precision_mod
+from mmdet_lite.models.backbones import ResNet
 
 
 class _ViewsFeatures(nn.Module):
@@ -67,3 +68,18 @@ def test_precision_fallback_is_logged(monkeypatch):
     assert forced.inference_settings.autocast_dtype is torch.bfloat16
     assert run_inference(forced, lambda: forced(torch.randn(1, 3, 4, 4))).dtype is torch.float32
     assert conv_dtypes == [torch.float32, torch.bfloat16]
+
+
+def test_optimize_fuses_relu_into_convs_on_cpu_only_with_channels_last():
+    torch.manual_seed(0)
+    model = ResNet(depth=18, base_channels=4).eval()
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        expected = model(x)
+    optimize_for_inference(model)
+    assert model.inference_settings.relu_fused == 8  # the 8 BasicBlocks
+    for got, ref in zip(run_inference(model, lambda: model(x)), expected):
+        torch.testing.assert_close(got, ref, rtol=1e-4, atol=1e-4)
+    for kwargs in (dict(fuse_relu=False), dict(channels_last=False)):
+        other = optimize_for_inference(ResNet(depth=18, base_channels=4).eval(), **kwargs)
+        assert other.inference_settings.relu_fused == 0
