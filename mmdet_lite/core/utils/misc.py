@@ -113,12 +113,16 @@ def filter_scores_and_topk(
         scores (k,) sorted descending, labels (k,), keep_idxs (k,) indices of the priors, and
         the filtered ``results`` (same container type; ``None`` if none were given).
     """
-    if scores.dim() == 2 and 0 <= topk < scores.numel():
+    fast = scores.dim() == 2 and 0 <= topk < scores.numel()
+    if fast:
         # The ``topk`` best of all scores, then those above the threshold: the same pairs as
         # thresholding first (every valid score outranks every other one), without listing and
         # sorting all valid scores (nearly all of RetinaNet's ~10^7 on an untrained model).
         num_classes = scores.size(1)
         flat_scores, flat_idxs = sorted_topk(scores.reshape(-1), topk)
+        # NaNs lead the top k but fail the threshold: then threshold first, below.
+        fast = not bool(torch.isnan(flat_scores[:1]).any())
+    if fast:
         num_valid = int((flat_scores > score_thr).sum())
         scores, flat_idxs = flat_scores[:num_valid], flat_idxs[:num_valid]
         keep_idxs = torch.div(flat_idxs, num_classes, rounding_mode='floor')

@@ -70,6 +70,9 @@ def test_filter_scores_and_topk_equals_threshold_then_sort():
         assert torch.equal(s, ref_scores[:topk])
         assert torch.equal(keep, ref_pairs[:, 0]) and torch.equal(labels, ref_pairs[:, 1])
         assert torch.equal(res, keep)
+    scores = torch.tensor([[0.9, float('nan')], [0.2, 0.7], [float('nan'), 0.6]])
+    s, labels, keep, _ = filter_scores_and_topk(scores, 0.5, 2)
+    assert s.tolist() == pytest.approx([0.9, 0.7]) and keep.tolist() == [0, 1]
 
 
 def test_reduce_mean_and_flip():
