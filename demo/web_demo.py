@@ -12,6 +12,7 @@ the model). The drawing and the JSON record are mmdet_lite's (``mmdet_lite/apis/
 """
 import argparse
 import json
+import logging
 import os
 import os.path as osp
 import tempfile
@@ -22,6 +23,7 @@ os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 os.environ.setdefault('HF_HUB_DISABLE_TELEMETRY', '1')
 
 import numpy as np  # noqa: E402
+from mmengine.logging import MMLogger  # noqa: E402
 from torch import nn  # noqa: E402
 
 from mmdet_lite.apis import init_detector  # noqa: E402
@@ -115,7 +117,19 @@ def launch(app: 'gr.Blocks', host: str = '127.0.0.1', port: Optional[int] = None
                                  inbrowser=False, ssr_mode=False, mcp_server=False,
                                  show_error=True, prevent_thread_lock=not block,
                                  quiet=not block)
+    _reopen_closed_log_files()
     return local_url
+
+
+def _reopen_closed_log_files() -> None:
+    """Gradio's server (uvicorn) configures logging with ``logging.config.dictConfig``, which
+    closes every handler of the process, mmengine's log files included; a later write through
+    them (e.g. ``init_weights`` dumping its init info) then failed. Reopen them for appending."""
+    for logger in MMLogger._instance_dict.values():
+        for handler in logger.handlers:
+            if isinstance(handler, logging.FileHandler) and handler.stream is None:
+                handler.mode = 'a'
+                handler.setStream(handler._open())
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:

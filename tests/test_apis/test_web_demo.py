@@ -1,12 +1,14 @@
 """demo/web_demo.py served on a free local port with the tiny trained model: through Gradio's
 own client (always), and in a real headless Chromium (where one is installed)."""
 import json
+import logging
 import os.path as osp
 import socket
 
 import mmcv
 import numpy as np
 import pytest
+from mmengine.logging import MMLogger
 
 from mmdet_lite.apis import inference_detector, init_detector, result_to_dict
 from mmdet_lite.apis.result_export import json_to_arrays
@@ -46,6 +48,16 @@ def _thresholds(model, image):
     low = some[0]
     high = next(t for t, count in counts.items() if count < counts[low])
     return want, high, low
+
+
+def test_launch_keeps_mmengine_log_files_writable(web_app):
+    """Gradio's uvicorn closes every logging handler (dictConfig); the training run of the
+    checkpoint fixture left an mmengine log file, which must still take lines after launch."""
+    handlers = [h for logger in MMLogger._instance_dict.values() for h in logger.handlers
+                if isinstance(h, logging.FileHandler)]
+    assert handlers, 'the checkpoint fixture should have opened an mmengine log file'
+    for handler in handlers:
+        handler.stream.write('')  # what mmengine's init_weights does; fails on a closed one
 
 
 def test_detect_and_redraw_through_gradio_client(web_app, one_thread):
