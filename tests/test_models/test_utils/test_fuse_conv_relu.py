@@ -12,16 +12,7 @@ from mmdet_lite.models.utils.fuse_conv_bn import fold_batch_norms
 from mmdet_lite.models.utils.fuse_conv_relu import (ReLUFusedBasicBlock, ReLUFusedBottleneck,
                                                     ReLUFusedConvModule, fuse_conv_relu,
                                                     unfuse_conv_relu)
-
-
-def _randomise_bn(model: nn.Module) -> None:
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
-                m.running_mean.uniform_(-1, 1)
-                m.running_var.uniform_(0.5, 2)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-1, 1)
+from tests.test_models.test_utils.test_fuse_conv_bn import _randomise_bn
 
 
 def _nhwc(model: nn.Module) -> nn.Module:
