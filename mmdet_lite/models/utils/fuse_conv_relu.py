@@ -112,20 +112,27 @@ class ReLUFusedConvModule(ConvModule):
         return super().forward(x, activate=activate, norm=norm)
 
 
+def _fused_block(block: nn.Module, x: Tensor, relu_convs: Tuple[nn.Conv2d, ...],
+                 last_conv: nn.Conv2d) -> Optional[Tensor]:
+    """A residual block's ``relu(last_conv(relu_convs(x)) + identity)`` with every ReLU and the
+    add inside the convs, or None when a conv cannot be fused (then run the block's forward)."""
+    out: Optional[Tensor] = x
+    for conv in relu_convs:
+        out = _conv_relu(conv, out)
+        if out is None:
+            return None
+    identity = x if block.downsample is None else block.downsample(x)
+    return _conv_add_relu(last_conv, out, identity)
+
+
 class ReLUFusedBottleneck(Bottleneck):
     """A ``Bottleneck`` with folded BNs whose ReLUs and residual add run inside its convs."""
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C_in, H, W) → (N, 4 * planes, H / stride, W / stride), as ``Bottleneck``."""
-        if not self.training:
-            out = _conv_relu(self.conv1, x)
-            out = None if out is None else _conv_relu(self.conv2, out)
-            if out is not None:
-                identity = x if self.downsample is None else self.downsample(x)
-                out = _conv_add_relu(self.conv3, out, identity)
-                if out is not None:
-                    return out
-        return super().forward(x)
+        out = None if self.training else _fused_block(self, x, (self.conv1, self.conv2),
+                                                      self.conv3)
+        return super().forward(x) if out is None else out
 
 
 class ReLUFusedBasicBlock(BasicBlock):
@@ -133,14 +140,8 @@ class ReLUFusedBasicBlock(BasicBlock):
 
     def forward(self, x: Tensor) -> Tensor:
         """(N, C_in, H, W) → (N, planes, H / stride, W / stride), as ``BasicBlock``."""
-        if not self.training:
-            out = _conv_relu(self.conv1, x)
-            if out is not None:
-                identity = x if self.downsample is None else self.downsample(x)
-                out = _conv_add_relu(self.conv2, out, identity)
-                if out is not None:
-                    return out
-        return super().forward(x)
+        out = None if self.training else _fused_block(self, x, (self.conv1, ), self.conv2)
+        return super().forward(x) if out is None else out
 
 
 _FUSED: Dict[type, type] = {ConvModule: ReLUFusedConvModule, Bottleneck: ReLUFusedBottleneck,
