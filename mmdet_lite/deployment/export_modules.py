@@ -70,6 +70,14 @@ def _input_max_shape(img: Tensor) -> Tensor:
                         torch.full((), img.shape[3], dtype=img.dtype, device=img.device)])
 
 
+def _detection_limit(nms: dict, max_per_img: int) -> int:
+    """Detections kept per image: ``max_per_img``, also bounded by the NMS config's ``max_num``
+    (either <= 0: no bound from it)."""
+    if nms['max_num'] <= 0:
+        return max_per_img
+    return min(max_per_img, nms['max_num']) if max_per_img > 0 else nms['max_num']
+
+
 def _nms_keep(boxes: Tensor, scores: Tensor, groups: Tensor, img_ids: Tensor, nms: dict,
               num_imgs: int, max_per_img: int) -> Tuple[Tensor, Tensor]:
     """``(inds, slots)`` of the candidates (m,) kept by grouped NMS then ``max_per_img`` per
@@ -83,10 +91,8 @@ def _nms_keep(boxes: Tensor, scores: Tensor, groups: Tensor, img_ids: Tensor, nm
     if nms['class_agnostic']:
         groups = img_ids
     keep = grouped_nms(boxes, scores, groups, nms['iou_threshold'], nms['offset'])
-    limit = max_per_img
-    if nms['max_num'] > 0:
-        limit = min(limit, nms['max_num']) if limit > 0 else nms['max_num']
-    inds, slots = top_per_image(img_ids[keep], num_imgs, limit, max_per_img)
+    inds, slots = top_per_image(img_ids[keep], num_imgs, _detection_limit(nms, max_per_img),
+                                max_per_img)
     kept = keep[inds]
     return (kept if valid is None else valid[kept]), slots
 
@@ -310,9 +316,7 @@ class TwoStageExport(nn.Module):
         batch_scores = torch.where(rois_valid[:, None], scores, torch.full_like(scores, -1.0))
         batch_scores = batch_scores.reshape(num_imgs, per_img, num_classes).permute(0, 2, 1)
         batch_scores = batch_scores.reshape(num_imgs * num_classes, per_img)
-        limit = self.max_per_img
-        if self.nms['max_num'] > 0:
-            limit = min(limit, self.nms['max_num'])
+        limit = _detection_limit(self.nms, self.max_per_img)
         kept = batched_nms(batch_boxes, batch_scores, self.nms['iou_threshold'],
                            max(self.score_thr, self.nms['score_threshold']), limit)
         det_scores = batch_scores[kept[:, 0], kept[:, 1]]
