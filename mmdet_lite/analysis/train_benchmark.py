@@ -40,6 +40,7 @@ from torch import nn
 from ..apis.builder import load_config
 from ..core import BitmapMasks
 from ..convert.torchvision_convert import default_class_ids
+from ..engine.training_speed import optimize_for_training, training_speed_options
 from ..models import build_detector
 from .benchmark import build_benchmark_models, make_benchmark_inputs, mmdet_img_metas
 
@@ -341,7 +342,9 @@ def run_train_benchmark(config: Union[str, Path, Config], checkpoint: Optional[s
                         compare_torchvision: bool = True, mmdet2_python: Optional[str] = None,
                         threads: Optional[int] = None, seed: int = 0, lr: float = 0.02,
                         momentum: float = 0.9, weight_decay: float = 1e-4,
-                        model_hook: Optional[Callable[[nn.Module], None]] = None) -> dict:
+                        model_hook: Optional[Callable[[nn.Module], None]] = None,
+                        training_speed: Optional[dict] = None,
+                        compare_plain: bool = False) -> dict:
     """Median/min/max seconds per training iteration of each tool (CPU).
 
     Args:
@@ -350,14 +353,20 @@ def run_train_benchmark(config: Union[str, Path, Config], checkpoint: Optional[s
             (see :func:`~mmdet_lite.analysis.benchmark.build_benchmark_models`).
         mmdet2_python: python of the mmdetection 2.28 venv; 'auto' = ``$MMDET2_VENV`` (default
             /tmp/mmdet2_venv) when it exists; None = no 2.28 run.
-        model_hook: called on mmdet_lite's model before timing (to try a variant, e.g.
-            ``channels_last``); the others are left alone.
+        model_hook: called on mmdet_lite's model before timing (to try a variant); the
+            others are left alone.
+        training_speed: mmdet_lite's speed-ups, as the config key of that name
+            (:mod:`mmdet_lite.engine.training_speed`); None = the config's, i.e. what
+            ``tools/train.py`` applies.
+        compare_plain: also time a copy of mmdet_lite's model without the speed-ups
+            (row ``mmdet_lite (plain)``).
 
     Returns:
         ``dict(shape, batch_size, num_iters, warmup, threads, rows=[dict(name, median_s,
         min_s, max_s, forward_s, backward_s, step_s, cpu_s, loss, times)]`` (medians; times:
         each timed iteration's wall seconds), ratios={name: mmdet_lite
-        median / name median}, dropped_keys, params_changed={name: bool})``.
+        median / name median}, dropped_keys, params_changed={name: bool},
+        training_speed=dict(folded_pairs, channels_last))``.
     """
     if len(shape) != 2 or min(shape) < 32:
         raise ValueError(f'--shape must be two sizes (H W) of at least 32, got {shape}')
@@ -372,6 +381,10 @@ def run_train_benchmark(config: Union[str, Path, Config], checkpoint: Optional[s
     model = _build_train_model(cfg)
     model.load_state_dict(start_state, strict=True)
     model.train()
+    plain = copy.deepcopy(model) if compare_plain else None
+    speed = optimize_for_training(model, **training_speed_options(
+        cfg.get('training_speed') if training_speed is None else training_speed,
+        cfg.filename or 'the config'))
     if model_hook is not None:
         model_hook(model)
     with_mask = bool(getattr(model, 'with_mask', False))
@@ -387,6 +400,13 @@ def run_train_benchmark(config: Union[str, Path, Config], checkpoint: Optional[s
 
     runners['mmdet_lite'] = run_mmdet
     watched['mmdet_lite'] = (model, start_state)
+    if plain is not None:
+        def run_plain(it_seed: int) -> IterationTimes:
+            _reset(plain, start_state, it_seed)
+            return mmdet_lite_iteration(plain, _sgd(plain, lr, momentum, weight_decay), batch)
+
+        runners['mmdet_lite (plain)'] = run_plain
+        watched['mmdet_lite (plain)'] = (plain, start_state)
     if compare_torchvision:
         tv_model = build_torchvision_trainer(cfg.model, with_mask, num_classes=91)
         tv_model.load_state_dict(tv_eval.state_dict())
@@ -437,7 +457,8 @@ def run_train_benchmark(config: Union[str, Path, Config], checkpoint: Optional[s
                for name, (m, state) in watched.items()}
     return dict(shape=(height, width), batch_size=batch_size, num_iters=num_iters,
                 warmup=warmup, threads=torch.get_num_threads(), num_gts=num_gts, rows=rows,
-                ratios=ratios, dropped_keys=dropped, params_changed=changed)
+                ratios=ratios, dropped_keys=dropped, params_changed=changed,
+                training_speed=speed._asdict())
 
 
 def format_train_benchmark(report: dict) -> str:
@@ -456,6 +477,10 @@ def format_train_benchmark(report: dict) -> str:
              f"{height}x{width} gts/img={report['num_gts']} iterations={report['num_iters']} "
              f"warmup={report['warmup']} (interleaved, weights reset before each)",
              AsciiTable(table).table]
+    speed = report.get('training_speed')
+    if speed is not None:
+        lines.append(f"mmdet_lite training_speed: {speed['folded_pairs']} frozen BN folded into "
+                     f"their convs, channels_last={speed['channels_last']}")
     if report['dropped_keys']:
         lines.append('not sent to mmdetection 2.28 (mmdet_lite-only keys): '
                      + ', '.join(report['dropped_keys']))

@@ -24,9 +24,8 @@
 
 The settings live on the model as ``model.inference_settings`` (an :class:`InferenceSettings`).
 """
-import logging
-import warnings
 import functools
+import logging
 from typing import Any, Callable, List, NamedTuple, Optional
 
 import torch
@@ -36,10 +35,10 @@ from torch import nn
 from ..core.utils.precision import resolve_precision
 from ..models.utils.fuse_conv_bn import fold_batch_norms
 from ..models.utils.fuse_conv_relu import fuse_conv_relu
+from ..models.utils.memory_format import (has_channels_last_weights, run_with_nchw_fallback,
+                                         set_channels_last)
 
 __all__ = ['InferenceSettings', 'optimize_for_inference', 'run_inference', 'set_channels_last']
-
-_VIEW_ERROR = 'view size is not compatible with input tensor'
 
 
 class InferenceSettings(NamedTuple):
@@ -54,23 +53,6 @@ class InferenceSettings(NamedTuple):
 def _model_device(model: nn.Module) -> torch.device:
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device('cpu')
-
-
-def set_channels_last(model: nn.Module, enabled: bool = True) -> int:
-    """Store the weights of every 2-d (transposed) conv of ``model`` NHWC (``enabled``) or NCHW.
-
-    Only conv weights change layout (their values and ``state_dict()`` stay the same); the
-    activations follow, as oneDNN convs return the layout of their weights. Returns the number
-    of convs changed.
-    """
-    fmt = torch.channels_last if enabled else torch.contiguous_format
-    changed = 0
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)) and module.weight.dim() == 4:
-                module.weight.data = module.weight.data.contiguous(memory_format=fmt)
-                changed += 1
-    return changed
 
 
 def _to_float32(out: Any) -> Any:
@@ -169,19 +151,10 @@ def run_inference(model: nn.Module, fn: Callable[[], Any]) -> Any:
     """``fn()`` (a forward pass of ``model``) without gradients, with the NCHW fallback of
     channels_last (see the module docstring)."""
     settings: Optional[InferenceSettings] = getattr(model, 'inference_settings', None)
-    if settings is None:
-        with torch.no_grad():
-            return fn()
     with torch.no_grad():
-        try:
+        if settings is None or not settings.channels_last:
             return fn()
-        except RuntimeError as err:
-            if not settings.channels_last or _VIEW_ERROR not in str(err):
-                raise
-    warnings.warn(f'{type(model).__name__} reshapes a channels_last feature map with .view '
-                  f'({_VIEW_ERROR}); running it with NCHW weights from now on (pass '
-                  'channels_last=False to skip this retry)')
-    set_channels_last(model, False)
-    model.inference_settings = settings._replace(channels_last=False)
-    with torch.no_grad():
-        return fn()
+        out = run_with_nchw_fallback(model, fn)
+    if not has_channels_last_weights(model):
+        model.inference_settings = settings._replace(channels_last=False)
+    return out

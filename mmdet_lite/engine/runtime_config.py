@@ -30,6 +30,7 @@ from .hooks_config import custom_hooks, default_hooks, ema_resume_from, visualiz
 from .runner import LiteRunner
 from .runtime_keys import check_runtime_keys, plain_copy
 from .schedules import is_epoch_based, optim_wrapper, scale_lr, train_loop, workflow_val_every
+from .training_speed import optimize_for_training, training_speed_options
 
 __all__ = ['runner_kwargs', 'build_runner', 'build_test_dataloader', 'check_runtime_keys',
            'EVAL_HOOK_KEYS', 'dataset_evaluate_kwargs']
@@ -61,6 +62,8 @@ def runner_kwargs(cfg: Config, validate: bool = True, model: Any = None,
                                    train_cfg=plain_copy(cfg.get('train_cfg')),
                                    test_cfg=plain_copy(cfg.get('test_cfg')))
         datasets = build_datasets(cfg, validate, train_dataset)
+    optimize_for_training(model, **training_speed_options(cfg.get('training_speed'),
+                                                          cfg.filename or 'the config'))
     val_every = workflow_val_every(cfg)
     evals = evaluation(cfg, validate, datasets.get('val'))
     optim = optim_wrapper(cfg)

@@ -21,7 +21,7 @@ RUNTIME_KEYS = frozenset({
     'custom_hooks', 'load_from', 'resume_from', 'auto_resume', 'work_dir', 'dist_params',
     'auto_scale_lr', 'seed', 'deterministic', 'fp16', 'log_level', 'opencv_num_threads',
     'mp_start_method', 'custom_imports', 'gpu_ids', 'device', 'launcher', 'cudnn_benchmark',
-    'find_unused_parameters', 'train_cfg', 'test_cfg', 'experiment_name'})
+    'find_unused_parameters', 'train_cfg', 'test_cfg', 'experiment_name', 'training_speed'})
 # helper variables of 2.x config files (datasets, pipelines, model parts) that are no runtime
 # key: every top-level name of mmdetection 2.28's own config tree that is not one
 HELPER_KEYS = frozenset({

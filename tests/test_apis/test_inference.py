@@ -126,24 +126,29 @@ def test_checkpoint_without_classes_warns_and_uses_coco(tiny_shapes_checkpoint, 
 
 
 def _one_box_result(result, img_shape, margin=4):
-    """``result`` keeping only its best detection lying at least ``margin`` px inside the
-    image (so that all four edges are drawn); returns (result, box (4,))."""
+    """``result`` keeping only its best detection, its box clipped to lie at least ``margin``
+    px inside the image (so that all four edges are drawn) and its mask cut to that box (the
+    tiny model's boxes often touch the border); returns (result, box (4,))."""
     bbox_result, segm_result = result
     h, w = img_shape[:2]
     best = None
     for c, boxes in enumerate(bbox_result):
         for i, box in enumerate(boxes):
-            inside = (box[0] >= margin and box[1] >= margin and box[2] <= w - 1 - margin
-                      and box[3] <= h - 1 - margin and box[2] - box[0] > 8
-                      and box[3] - box[1] > 8)
-            if inside and (best is None or box[4] > best[2][4]):
-                best = (c, i, box)
-    assert best is not None, 'the tiny model found no box inside the image'
+            clipped = box.copy()
+            clipped[[0, 2]] = clipped[[0, 2]].clip(margin, w - 1 - margin)
+            clipped[[1, 3]] = clipped[[1, 3]].clip(margin, h - 1 - margin)
+            large = clipped[2] - clipped[0] > 8 and clipped[3] - clipped[1] > 8
+            if large and (best is None or box[4] > best[2][4]):
+                best = (c, i, clipped)
+    assert best is not None, 'the tiny model found no box of more than 8x8 px in the image'
     c, i, box = best
+    x1, y1, x2, y2 = np.round(box[:4]).astype(int)
+    mask = np.zeros_like(segm_result[c][i])
+    mask[y1:y2 + 1, x1:x2 + 1] = segm_result[c][i][y1:y2 + 1, x1:x2 + 1]
     single_bbox = [np.zeros((0, 5), np.float32) for _ in bbox_result]
     single_segm = [[] for _ in segm_result]
     single_bbox[c] = box[None]
-    single_segm[c] = [segm_result[c][i]]
+    single_segm[c] = [mask]
     return (single_bbox, single_segm), box[:4]
 
 

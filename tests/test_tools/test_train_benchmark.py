@@ -66,9 +66,20 @@ def test_tiny_run_steps_both_models_from_the_same_weights():
     cfg.model.train_cfg.rpn_proposal.update(nms_pre=64, max_per_img=32)
     cfg.model.train_cfg.rcnn.sampler.num = 16
     report = run_train_benchmark(cfg, shape=(64, 96), num_iters=1, warmup=0, num_gts=2,
-                                 compare_torchvision=True, mmdet2_python=None, seed=0)
-    assert [row['name'] for row in report['rows']] == ['mmdet_lite', 'torchvision']
-    assert report['params_changed'] == {'mmdet_lite': True, 'torchvision': True}
+                                 compare_torchvision=True, mmdet2_python=None, seed=0,
+                                 compare_plain=True)
+    assert [row['name'] for row in report['rows']] == ['mmdet_lite', 'mmdet_lite (plain)',
+                                                       'torchvision']
+    assert report['params_changed'] == {'mmdet_lite': True, 'mmdet_lite (plain)': True,
+                                        'torchvision': True}
+    # tools/train.py's speed-ups on CPU (the config sets none): frozen BN folded, NHWC; the
+    # plain copy computes the same loss up to float32 rounding order
+    assert report['training_speed']['folded_pairs'] > 0
+    assert report['training_speed']['channels_last']
+    fast, plain = report['rows'][0]['loss'], report['rows'][1]['loss']
+    assert abs(fast - plain) <= 1e-5 * abs(plain)
+    assert 'frozen BN folded' in format_train_benchmark(report)
+    report['rows'].pop(1)
     for row in report['rows']:
         assert len(row['times']) == 1 and row['median_s'] > 0
         assert row['median_s'] == row['forward_s'] + row['backward_s'] + row['step_s']

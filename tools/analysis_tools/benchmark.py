@@ -37,7 +37,7 @@ def parse_args() -> argparse.Namespace:
                         help='torch.set_num_threads (default: leave as is)')
     parser.add_argument('--fuse-conv-bn', action=argparse.BooleanOptionalAction, default=True,
                         help='fold eval-mode BN into the convs of mmdet_lite\'s model (default on, '
-                             'as init_detector and tools/test.py)')
+                             'as init_detector, tools/test.py and, for frozen BN, tools/train.py)')
     parser.add_argument('--channels-last', action=argparse.BooleanOptionalAction, default=None,
                         help='NHWC conv weights in mmdet_lite\'s model (default: on for CPU)')
     parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
@@ -46,7 +46,8 @@ def parse_args() -> argparse.Namespace:
                         help='autocast to --precision even without native support')
     parser.add_argument('--compare-variants', action='store_true',
                         help='also time mmdet_lite without speed-ups, with BN folding only and '
-                             'with channels_last only (copies of the same model)')
+                             'with channels_last only (copies of the same model); with --train: '
+                             'also without the training speed-ups')
     parser.add_argument('--timer', choices=sorted(TIMERS), default='wall',
                         help='wall-clock time, or CPU time of this process (less affected by '
                              'other processes on a shared machine)')
@@ -54,7 +55,8 @@ def parse_args() -> argparse.Namespace:
     train = parser.add_argument_group(
         'training (--train): forward + backward + SGD step per iteration, mmdet_lite vs '
         'torchvision (with --compare-torchvision) and mmdetection 2.28 (with --mmdet2-python); '
-        '--shape, --warmup, --threads and --seed apply, CPU only')
+        '--shape, --warmup, --threads, --seed, --fuse-conv-bn and --channels-last (the '
+        'config key training_speed) apply, CPU only')
     train.add_argument('--train', action='store_true', help='time training iterations')
     train.add_argument('--batch-size', type=int, default=None,
                        help='images per training iteration (default 2) or per inference batch '
@@ -76,7 +78,10 @@ def main() -> None:
             args.config, args.checkpoint, shape=args.shape, batch_size=args.batch_size or 2,
             num_iters=args.num_iters, warmup=args.warmup, num_gts=args.num_gts,
             compare_torchvision=args.compare_torchvision, mmdet2_python=args.mmdet2_python,
-            threads=args.threads, seed=args.seed)
+            threads=args.threads, seed=args.seed,
+            training_speed=dict(fold_frozen_bn=args.fuse_conv_bn,
+                                channels_last=args.channels_last),
+            compare_plain=args.compare_variants)
         print(format_train_benchmark(report))
         return
     report = run_benchmark(args.config, args.checkpoint, args.compare_torchvision,

@@ -17,6 +17,7 @@ from torch import nn
 
 from ...core.visualization import imshow_det_result
 from ..builder import build_backbone, build_head, build_neck
+from ..utils.memory_format import run_with_nchw_fallback
 from ...core.utils.config import as_config
 
 Tensor = torch.Tensor
@@ -163,9 +164,16 @@ class BaseDetector(BaseModel, metaclass=ABCMeta):
     def forward(self, img: Union[Tensor, List[Tensor], None] = None,
                 img_metas: Optional[list] = None, return_loss: bool = True,
                 mode: Optional[str] = None, **kwargs):
-        """2.x ``return_loss`` or mmengine ``mode`` ('loss', 'predict', 'tensor')."""
+        """2.x ``return_loss`` or mmengine ``mode`` ('loss', 'predict', 'tensor'); with NHWC
+        conv weights, a ``.view`` that NHWC feature maps forbid switches the model to NCHW
+        and reruns (:func:`~mmdet_lite.models.utils.memory_format.run_with_nchw_fallback`)."""
         if mode is None:
             mode = 'loss' if return_loss else 'predict'
+        return run_with_nchw_fallback(self, lambda: self._forward_mode(img, img_metas, mode,
+                                                                        **kwargs))
+
+    def _forward_mode(self, img: Union[Tensor, List[Tensor], None], img_metas: Optional[list],
+                      mode: str, **kwargs):
         if mode == 'loss':
             return self.forward_train(img, img_metas, **kwargs)
         if mode == 'predict':

@@ -40,21 +40,23 @@ def _is_channels_last(t: Tensor) -> bool:
         memory_format=torch.channels_last)
 
 
-def folded_conv_params(conv: nn.Conv2d, bn: nn.modules.batchnorm._BatchNorm
-                       ) -> Tuple[Tensor, Tensor]:
+def folded_conv_params(conv: nn.Conv2d, bn: nn.modules.batchnorm._BatchNorm,
+                       exact: bool = True) -> Tuple[Tensor, Tensor]:
     """(weight (C_out, C_in / g, k_h, k_w), bias (C_out,)) of ``bn(conv(x))`` with ``bn`` in eval
-    mode, computed in float64 and returned in the conv weight's dtype and memory format."""
+    mode, computed in float64 (``exact``; else in the weight's dtype, as the differentiable
+    fold of every training step is) and returned in the conv weight's dtype and memory format."""
     weight = conv.weight
-    scale = bn.running_var.double().add(bn.eps).rsqrt()
+    dtype = torch.float64 if exact else weight.dtype
+    scale = bn.running_var.to(dtype).add(bn.eps).rsqrt()
     if bn.weight is not None:
-        scale = scale * bn.weight.double()
-    bias = -bn.running_mean.double()
+        scale = scale * bn.weight.to(dtype)
+    bias = -bn.running_mean.to(dtype)
     if conv.bias is not None:
-        bias = bias + conv.bias.double()
+        bias = bias + conv.bias.to(dtype)
     bias = bias * scale
     if bn.bias is not None:
-        bias = bias + bn.bias.double()
-    folded = (weight.double() * scale.view(-1, 1, 1, 1)).to(weight.dtype)
+        bias = bias + bn.bias.to(dtype)
+    folded = (weight.to(dtype) * scale.view(-1, 1, 1, 1)).to(weight.dtype)
     folded = folded.contiguous(memory_format=torch.channels_last
                                if _is_channels_last(weight) else torch.contiguous_format)
     return folded, bias.to(weight.dtype)
@@ -68,7 +70,9 @@ class FoldedConv2d(nn.Conv2d):
         tensors = [t for t in (self.weight, self.bias, bn.weight, bn.bias, bn.running_mean,
                                bn.running_var) if t is not None]
         if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
-            return folded_conv_params(self, bn)  # differentiable: no cache
+            # differentiable (training): no cache; float32 (float64 would add a conversion of
+            # every weight to every forward and backward)
+            return folded_conv_params(self, bn, exact=False)
         key = tuple((t.data_ptr(), t._version, t.dtype, t.stride()) for t in tensors)
         cache = self.__dict__.get(_CACHE_ATTR)
         if cache is None or cache[0] != key:

@@ -3,8 +3,9 @@ import pytest
 import torch
 from torchvision.ops import roi_align
 
+from mmdet_lite.models.roi_heads.roi_extractors import roi_align_function
 from mmdet_lite.models.roi_heads.roi_extractors.roi_align_function import (
-    RoIAlignSparseGrad, roi_align_fast_backward, roi_align_matrix)
+    RoIAlignSparseGrad, roi_align_fast_backward, roi_align_matrix, threaded_roi_align)
 
 
 def _rois(num: int, num_imgs: int, extent: float) -> torch.Tensor:
@@ -49,3 +50,38 @@ def test_zero_rois_and_no_grad_paths():
     with torch.no_grad():
         out = roi_align_fast_backward(feats, _rois(5, 1, 6.0), (2, 2), 1.0, 0, True)
     torch.testing.assert_close(out, roi_align(feats.detach(), _rois(5, 1, 6.0), (2, 2), 1.0, 0, True))
+
+
+@pytest.mark.parametrize('threads', [1, 2, 3])
+def test_threaded_forward_equals_torchvision_exactly(monkeypatch, threads):
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: threads)
+    torch.manual_seed(0)
+    # an NHWC map (made contiguous once for all chunks), 2 images, 101 RoIs (uneven chunks)
+    feats = torch.randn(2, 8, 20, 24).contiguous(memory_format=torch.channels_last)
+    rois = _rois(101, 2, extent=80.0)
+    calls = []
+    monkeypatch.setattr(roi_align_function, 'roi_align',
+                        lambda f, r, *a: calls.append(len(r)) or roi_align(f, r, *a))
+    out = threaded_roi_align(feats, rois, (7, 7), 0.25, 2, True)
+    assert torch.equal(out, roi_align(feats, rois, (7, 7), 0.25, 2, True))
+    # min(threads, 101 // 32 = 3) chunks; one call when that is 1
+    assert sorted(calls) == sorted(len(c) for c in rois.tensor_split(min(threads, 3)))
+    # few RoIs: one call on this thread
+    calls.clear()
+    threaded_roi_align(feats, rois[:40], (7, 7), 0.25, 2, True)
+    assert calls == [40]
+
+
+def test_threaded_forward_keeps_autograd_and_sparse_backward(monkeypatch):
+    monkeypatch.setattr(torch, 'get_num_threads', lambda: 2)
+    torch.manual_seed(0)
+    feats = torch.randn(2, 4, 12, 10, requires_grad=True)
+    rois = _rois(80, 2, extent=40.0)
+    out = roi_align_fast_backward(feats, rois, (7, 7), 0.25, 2, False)
+    assert out.grad_fn is not None
+    ref = roi_align(feats, rois, (7, 7), 0.25, 2, False)
+    assert torch.equal(out, ref)
+    grad = torch.randn_like(ref)
+    (got,) = torch.autograd.grad((out * grad).sum(), feats)
+    (want,) = torch.autograd.grad((ref * grad).sum(), feats)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
