@@ -479,8 +479,8 @@ def format_train_benchmark(report: dict) -> str:
              AsciiTable(table).table]
     speed = report.get('training_speed')
     if speed is not None:
-        lines.append(f"mmdet_lite training_speed: {speed['folded_pairs']} frozen BN folded into "
-                     f"their convs, channels_last={speed['channels_last']}")
+        lines.append(f"mmdet_lite training_speed: {speed['folded_pairs']} (conv, BN) pairs fold "
+                     f"while the BN is frozen, channels_last={speed['channels_last']}")
     if report['dropped_keys']:
         lines.append('not sent to mmdetection 2.28 (mmdet_lite-only keys): '
                      + ', '.join(report['dropped_keys']))

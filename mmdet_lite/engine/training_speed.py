@@ -36,7 +36,9 @@ _DEFAULTS = dict(fold_frozen_bn=True, channels_last=None)
 
 
 class TrainingSpeedSettings(NamedTuple):
-    """What :func:`optimize_for_training` did: (conv, BN) pairs folded, NHWC conv weights."""
+    """What :func:`optimize_for_training` did: the (conv, BN) pairs made foldable (each folds
+    while its BN is in eval mode, e.g. ``norm_eval``; with a BN that trains it computes as
+    before) and whether the conv weights are NHWC."""
     folded_pairs: int
     channels_last: bool
 

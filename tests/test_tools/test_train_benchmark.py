@@ -78,7 +78,7 @@ def test_tiny_run_steps_both_models_from_the_same_weights():
     assert report['training_speed']['channels_last']
     fast, plain = report['rows'][0]['loss'], report['rows'][1]['loss']
     assert abs(fast - plain) <= 1e-5 * abs(plain)
-    assert 'frozen BN folded' in format_train_benchmark(report)
+    assert 'pairs fold while the BN is frozen' in format_train_benchmark(report)
     report['rows'].pop(1)
     for row in report['rows']:
         assert len(row['times']) == 1 and row['median_s'] > 0
