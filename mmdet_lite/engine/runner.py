@@ -69,6 +69,15 @@ class LiteRunner(Runner):
         if not any(isinstance(hook, CheckInvalidLossHook) for hook in self.hooks):
             self.register_hook(CheckInvalidLossHook(interval=1))
 
+    def train(self) -> torch.nn.Module:
+        model = self.model.module if is_model_wrapper(self.model) else self.model
+        speed = getattr(model, 'training_speed', None)
+        if speed is not None:
+            self.logger.info(f'training_speed: {speed.folded_pairs} (conv, BN) pairs fold while '
+                             f'the BN is frozen, channels_last={speed.channels_last} (config '
+                             'key training_speed, docs/runtime_keys.md)')
+        return super().train()
+
     def setup_env(self, env_cfg: Dict) -> None:
         if self.distributed and not is_distributed():
             init_distributed(self.launcher, env_cfg.get('dist_cfg'))

@@ -2,6 +2,7 @@
 dict as the plain model; the config key is checked; the runner applies them; a model that
 ``.view``s an NHWC map falls back to NCHW."""
 import copy
+import glob
 
 import pytest
 import torch
@@ -88,9 +89,13 @@ def test_runner_applies_the_config_key(tmp_path):
     runner = build_runner(Config(toy_cfg(str(tmp_path / 'a'))))
     expected_nhwc = not torch.cuda.is_available()
     assert runner.model.training_speed == (0, expected_nhwc)
-    off = build_runner(Config(toy_cfg(str(tmp_path / 'b'),
+    off = build_runner(Config(toy_cfg(str(tmp_path / 'b'), log_level='INFO',
                                       training_speed=dict(channels_last=False))))
     assert off.model.training_speed == (0, False)
+    off.train()
+    log = open(glob.glob(str(tmp_path / 'b' / '*' / '*.log'))[0]).read()
+    assert 'training_speed: 0 (conv, BN) pairs fold while the BN is frozen, ' \
+           'channels_last=False' in log
     with pytest.raises(KeyError, match='unknown key'):
         build_runner(Config(toy_cfg(str(tmp_path / 'c'), training_speed=dict(nhwc=True))))
 
