@@ -1,10 +1,18 @@
-"""Small helpers shared by heads: ``multi_apply``, ``unmap``, per-image selection, top-k."""
+"""Small helpers shared by heads: ``multi_apply``, ``unmap``, per-image selection, top-k,
+``is_tracing``."""
 from functools import partial
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 from ...core.utils.errors import ConfigValueError, UnsupportedTypeError
+
+
+def is_tracing() -> bool:
+    """Under ONNX / TorchScript / torch.export or torch.compile tracing, where eager-only
+    shortcuts (private oneDNN ops, Python threads) must not end up in the graph."""
+    return (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()
+            or torch.compiler.is_compiling() or torch.compiler.is_exporting())
 
 
 def multi_apply(func: Callable, *args, **kwargs) -> Tuple[list, ...]:

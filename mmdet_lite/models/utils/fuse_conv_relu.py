@@ -25,6 +25,7 @@ import torch
 from mmcv.cnn import ConvModule
 from torch import Tensor, nn
 
+from ...core.utils.misc import is_tracing
 from ..backbones.resnet import BasicBlock, Bottleneck
 from .fuse_conv_bn import FoldedConv2d
 
@@ -50,19 +51,12 @@ def _conv_params(conv: nn.Module) -> Optional[Tuple[Tensor, Optional[Tensor]]]:
     return None
 
 
-def _tracing() -> bool:
-    """Under ONNX / TorchScript / torch.export or torch.compile tracing, where the private
-    oneDNN op must not end up in the graph."""
-    return (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()
-            or torch.compiler.is_compiling() or torch.compiler.is_exporting())
-
-
 def _fusable_input(x: Tensor) -> bool:
     """The fused op runs exactly what ``F.conv2d`` would: a CPU float32 NHWC input, no autograd
     and no autocast (which would run the conv in bf16/fp16), not traced for export. Checked
     before the folded weights are looked up (a traced lookup would be a second one)."""
     return (x.device.type == 'cpu' and x.dtype == torch.float32 and x.dim() == 4
-            and not torch.is_grad_enabled() and not _tracing()
+            and not torch.is_grad_enabled() and not is_tracing()
             and not torch.is_autocast_enabled('cpu')
             and x.is_contiguous(memory_format=torch.channels_last))
 

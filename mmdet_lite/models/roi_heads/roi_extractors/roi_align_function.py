@@ -22,6 +22,8 @@ from typing import Optional, Tuple
 import torch
 from torchvision.ops import roi_align
 
+from ....core.utils.misc import is_tracing
+
 Tensor = torch.Tensor
 
 # Above this many samples per bin side the sparse matrix gets large; use torchvision's backward.
@@ -41,16 +43,12 @@ def _reset_pool() -> None:
 os.register_at_fork(after_in_child=_reset_pool)
 
 
-def _thread_pool(workers: int) -> ThreadPoolExecutor:
+def _thread_pool() -> ThreadPoolExecutor:
+    """The pool, made on first use; it starts its threads only as tasks need them."""
     global _pool
-    if _pool is None or _pool._max_workers < workers:
-        _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix='roi_align')
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix='roi_align')
     return _pool
-
-
-def _tracing() -> bool:
-    return (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export()
-            or torch.compiler.is_compiling() or torch.compiler.is_exporting())
 
 
 def _roi_align_in_thread(grad_enabled: bool, *args) -> Tensor:
@@ -66,13 +64,12 @@ def threaded_roi_align(feats: Tensor, rois: Tensor, output_size: Tuple[int, int]
     tracing, few RoIs, ``torch.get_num_threads() == 1``) calls torchvision directly.
     """
     workers = min(torch.get_num_threads(), len(rois) // MIN_ROIS_PER_THREAD)
-    if workers < 2 or feats.device.type != 'cpu' or _tracing():
+    if workers < 2 or feats.device.type != 'cpu' or is_tracing():
         return roi_align(feats, rois, output_size, spatial_scale, sampling_ratio, aligned)
     feats = feats.contiguous()  # once, not once per chunk (the kernel wants NCHW)
     chunks = rois.tensor_split(workers)
-    futures = [_thread_pool(workers).submit(_roi_align_in_thread, torch.is_grad_enabled(),
-                                            feats, chunk, output_size, spatial_scale,
-                                            sampling_ratio, aligned)
+    futures = [_thread_pool().submit(_roi_align_in_thread, torch.is_grad_enabled(), feats,
+                                   chunk, output_size, spatial_scale, sampling_ratio, aligned)
                for chunk in chunks[1:]]
     first = roi_align(feats, chunks[0], output_size, spatial_scale, sampling_ratio, aligned)
     return torch.cat([first] + [f.result() for f in futures])
